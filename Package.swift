@@ -1,0 +1,96 @@
+// swift-tools-version:6.2
+// Hummingbird 2.28 asks for tools 6.2; see shared/DESIGN.md "Dependencies, and why".
+import PackageDescription
+
+// LicenseCore and LicenseSync are pure: no NIO, no SQLite, no sockets. The dependency
+// lists below make that impossible to break by accident.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "LicenseExchange",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "licensed", targets: ["licensed"]),
+        .executable(name: "licensectl", targets: ["licensectl"]),
+        .executable(name: "licensed-bench", targets: ["licensed-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .target(
+            name: "LicenseCore",
+            dependencies: [
+                "CSodium",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            resources: [.copy("Resources/catalog.json")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "LicenseStore",
+            dependencies: [
+                "LicenseCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "LicenseNode",
+            dependencies: [
+                "LicenseCore",
+                "LicenseStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "licensed",
+            dependencies: [
+                "LicenseNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "licensectl",
+            dependencies: [
+                "LicenseCore",
+                "LicenseStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "licensed-bench",
+            dependencies: [
+                "LicenseCore",
+                "LicenseStore",
+                "LicenseNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "LicenseCoreTests", dependencies: ["LicenseCore"], swiftSettings: strict),
+        .testTarget(name: "LicenseStoreTests", dependencies: ["LicenseStore"], swiftSettings: strict),
+        .testTarget(
+            name: "LicenseNodeTests",
+            dependencies: ["LicenseNode"],
+            swiftSettings: strict
+        ),
+    ]
+)

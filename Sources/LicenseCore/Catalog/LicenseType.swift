@@ -1,0 +1,156 @@
+/// One license type of the national catalog.
+public struct LicenseType: Sendable, Codable, Equatable {
+    public let code: String
+    public let nameZH: String
+    public let nameEN: String
+    /// Validity given to a license when the issue request names no end date;
+    /// nil means the license does not expire.
+    public let defaultValidityYears: Int?
+    /// A citizen may hold at most one active license of this type nationally
+    /// (a driving licence, a social security card).
+    public let oncePerHolder: Bool
+    public let attributes: [AttributeSpec]
+
+    enum CodingKeys: String, CodingKey {
+        case code
+        case nameZH = "name_zh"
+        case nameEN = "name_en"
+        case defaultValidityYears = "default_validity_years"
+        case oncePerHolder = "once_per_holder"
+        case attributes
+    }
+
+    public func attribute(named name: String) -> AttributeSpec? {
+        attributes.first { $0.name == name }
+    }
+
+    func validateDefinition() throws(CatalogError) {
+        var seen: Set<String> = []
+        for spec in attributes {
+            guard seen.insert(spec.name).inserted else {
+                throw .badAttributeDefinition(type: code, attribute: spec.name, problem: "is listed twice")
+            }
+            if spec.kind == .enumeration, (spec.values ?? []).isEmpty {
+                throw .badAttributeDefinition(type: code, attribute: spec.name, problem: "is an enum with no values")
+            }
+        }
+    }
+
+    /// Checks a complete attribute set for an issue: every required attribute present,
+    /// no unknown attribute, every value well-typed.
+    public func validate(attributes given: [String: String]) throws(LicenseValidationError) {
+        for name in given.keys.sorted() {
+            guard let spec = attribute(named: name) else {
+                throw .unknownAttribute(type: code, name: name)
+            }
+            try spec.validate(given[name]!, licenseType: code)
+        }
+        for spec in attributes where spec.required && given[spec.name] == nil {
+            throw .missingAttribute(type: code, name: spec.name)
+        }
+    }
+
+    /// Checks an amendment: set values are well-typed known attributes, and no
+    /// required attribute is removed.
+    public func validateAmendment(set: [String: String], remove: [String]) throws(LicenseValidationError) {
+        for name in set.keys.sorted() {
+            guard let spec = attribute(named: name) else {
+                throw .unknownAttribute(type: code, name: name)
+            }
+            try spec.validate(set[name]!, licenseType: code)
+        }
+        for name in remove {
+            guard let spec = attribute(named: name) else {
+                throw .unknownAttribute(type: code, name: name)
+            }
+            guard !spec.required else { throw .cannotRemoveRequired(type: code, name: name) }
+        }
+    }
+}
+
+/// The type and constraints of one license attribute.
+public struct AttributeSpec: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable {
+        case string, integer, date, boolean
+        case enumeration = "enum"
+    }
+
+    public let name: String
+    public let kind: Kind
+    public let required: Bool
+    public let maxLength: Int?
+    public let min: Int64?
+    public let max: Int64?
+    public let values: [String]?
+
+    /// Values longer than this are refused whatever the catalog says.
+    public static let valueBytesMax = 4096
+
+    enum CodingKeys: String, CodingKey {
+        case name, required, min, max, values
+        case kind = "type"
+        case maxLength = "max_length"
+    }
+
+    public func validate(_ value: String, licenseType: String) throws(LicenseValidationError) {
+        func bad(_ expected: String) -> LicenseValidationError {
+            .badAttributeValue(type: licenseType, name: name, expected: expected)
+        }
+        guard value.utf8.count <= Self.valueBytesMax else { throw bad("at most \(Self.valueBytesMax) bytes") }
+        switch kind {
+        case .string:
+            guard !value.isEmpty else { throw bad("a non-empty string") }
+            if let maxLength, value.count > maxLength { throw bad("at most \(maxLength) characters") }
+        case .integer:
+            guard let number = Int64(value) else { throw bad("an integer") }
+            if let min, number < min { throw bad("an integer of at least \(min)") }
+            if let max, number > max { throw bad("an integer of at most \(max)") }
+        case .date:
+            guard CivilDate(iso: value) != nil else { throw bad("a date YYYY-MM-DD") }
+        case .boolean:
+            guard value == "true" || value == "false" else { throw bad("true or false") }
+        case .enumeration:
+            let allowed = values ?? []
+            guard allowed.contains(value) else { throw bad("one of \(allowed.joined(separator: ", "))") }
+        }
+    }
+}
+
+/// What is wrong with a license request, said so that a clerk can fix it.
+public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
+    case unknownLicenseType(String)
+    case unknownAttribute(type: String, name: String)
+    case missingAttribute(type: String, name: String)
+    case badAttributeValue(type: String, name: String, expected: String)
+    case cannotRemoveRequired(type: String, name: String)
+    case badDate(field: String, value: String)
+    case validityEndsBeforeStart(from: String, until: String)
+    case emptyAmendment
+    case reasonRequired(String)
+    case textTooLong(field: String, bytesMax: Int)
+
+    public var description: String {
+        switch self {
+        case let .unknownLicenseType(code):
+            "unknown license type '\(code)' (see `licensectl catalog`)"
+        case let .unknownAttribute(type, name):
+            "license type '\(type)' has no attribute '\(name)'"
+        case let .missingAttribute(type, name):
+            "license type '\(type)' requires attribute '\(name)'"
+        case let .badAttributeValue(type, name, expected):
+            "attribute '\(name)' of license type '\(type)' must be \(expected)"
+        case let .cannotRemoveRequired(type, name):
+            "attribute '\(name)' is required by license type '\(type)' and cannot be removed"
+        case let .badDate(field, value):
+            "\(field) '\(value)' is not a date YYYY-MM-DD"
+        case let .validityEndsBeforeStart(from, until):
+            "valid_until \(until) is before valid_from \(from)"
+        case .emptyAmendment:
+            "an amendment must set or remove at least one attribute"
+        case let .reasonRequired(event):
+            "\(event) requires a reason"
+        case let .textTooLong(field, bytesMax):
+            "\(field) is longer than \(bytesMax) bytes"
+        }
+    }
+}

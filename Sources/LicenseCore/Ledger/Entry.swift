@@ -1,0 +1,57 @@
+/// One signed, immutable ledger record: the author's exact body bytes and its Ed25519
+/// signature over `"lx-entry-v1" || body`. The bytes are kept and forwarded as they
+/// are; the decoded `body` is a view of them.
+public struct Entry: Sendable {
+    public static let signatureDomain = Array("lx-entry-v1".utf8)
+
+    public let bodyBytes: [UInt8]
+    public let signature: [UInt8]
+    public let id: EntryID
+    public let body: EntryBody
+
+    /// Encodes and signs a body. The caller guarantees that `key` is the key `body.keyID` names.
+    public static func sign(_ body: EntryBody, with key: SigningKey) -> Entry {
+        let bytes = body.encoded()
+        let signature = key.signature(for: signedMessage(bytes))
+        return Entry(bodyBytes: bytes, signature: signature, body: body)
+    }
+
+    /// Rebuilds an entry from stored or received bytes. Checks the shape of everything;
+    /// the signature is checked separately, against a key the caller trusts.
+    public init(bodyBytes: [UInt8], signature: [UInt8]) throws(EntryError) {
+        guard signature.count == Signature.byteCount else {
+            throw .malformed("signature must be \(Signature.byteCount) bytes, got \(signature.count)")
+        }
+        self.init(bodyBytes: bodyBytes, signature: signature, body: try EntryBody(decoding: bodyBytes))
+    }
+
+    private init(bodyBytes: [UInt8], signature: [UInt8], body: EntryBody) {
+        self.bodyBytes = bodyBytes
+        self.signature = signature
+        self.body = body
+        self.id = EntryID(unchecked: Sodium.blake2b256(bodyBytes, signature))
+    }
+
+    public func hasValidSignature(by key: PublicKey) -> Bool {
+        key.isValidSignature(signature, for: Self.signedMessage(bodyBytes))
+    }
+
+    /// The license this entry creates or acts on.
+    public var licenseID: LicenseID {
+        body.event.targetLicense ?? LicenseID(issuedBy: id)
+    }
+
+    static func signedMessage(_ body: [UInt8]) -> [UInt8] {
+        signatureDomain + body
+    }
+}
+
+public enum EntryError: Error, Equatable, CustomStringConvertible {
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case let .malformed(detail): "malformed entry: \(detail)"
+        }
+    }
+}

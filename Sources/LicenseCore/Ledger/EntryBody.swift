@@ -1,0 +1,233 @@
+import Foundation
+import SwiftProtobuf
+
+/// The signed part of an entry. Encoded once, by its author, as the protobuf message
+/// `lx.v1.EntryBody` (Protos/lx/v1/ledger.proto); see docs/PROTOCOL.md.
+public struct EntryBody: Equatable, Sendable {
+    public static let currentVersion: UInt32 = 1
+    /// Bodies larger than this are refused before decoding.
+    public static let encodedBytesMax = 64 * 1024
+
+    public var origin: String
+    public var seq: UInt64
+    public var prev: EntryID
+    public var context: VersionVector
+    public var hlc: HybridTimestamp
+    public var keyID: String
+    public var event: LicenseEvent
+
+    public init(origin: String, seq: UInt64, prev: EntryID, context: VersionVector, hlc: HybridTimestamp,
+                keyID: String, event: LicenseEvent) {
+        self.origin = origin
+        self.seq = seq
+        self.prev = prev
+        self.context = context
+        self.hlc = hlc
+        self.keyID = keyID
+        self.event = event
+    }
+
+    /// The canonical encoding: protobuf fields in number order, every repeated field
+    /// sorted. Only the author calls this; everyone else keeps the author's bytes.
+    public func encoded() -> [UInt8] {
+        var message = LXEntryBody()
+        message.version = Self.currentVersion
+        message.origin = origin
+        message.seq = seq
+        message.prev = Data(prev.bytes)
+        message.context = context.sorted.map { component in
+            var c = LXVersionVectorComponent()
+            c.origin = component.origin
+            c.seq = component.seq
+            return c
+        }
+        var timestamp = LXHybridTimestamp()
+        timestamp.wallMs = hlc.wallMilliseconds
+        timestamp.logical = hlc.logical
+        message.hlc = timestamp
+        message.keyID = keyID
+        message.event = Self.message(for: event)
+        // Serialising a message with no unknown fields and no maps cannot fail.
+        let data: Data
+        do {
+            data = try message.serializedData()
+        } catch {
+            preconditionFailure("protobuf serialisation of an entry body failed: \(error)")
+        }
+        return [UInt8](data)
+    }
+
+    /// Decodes and checks every field of an encoded body. Throws `EntryError.malformed`
+    /// naming the first field that is wrong.
+    public init(decoding bytes: [UInt8]) throws(EntryError) {
+        guard bytes.count <= Self.encodedBytesMax else {
+            throw .malformed("entry body is \(bytes.count) bytes, the limit is \(Self.encodedBytesMax)")
+        }
+        let message: LXEntryBody
+        do {
+            message = try LXEntryBody(serializedBytes: bytes)
+        } catch {
+            throw .malformed("entry body is not a valid lx.v1.EntryBody: \(error)")
+        }
+        guard message.unknownFields.data.isEmpty else { throw .malformed("entry body has unknown fields") }
+        guard message.version == Self.currentVersion else {
+            throw .malformed("entry body version \(message.version) is not supported (expected \(Self.currentVersion))")
+        }
+        guard NodeID.isValid(message.origin) else { throw .malformed("origin '\(message.origin)' is not a valid node id") }
+        guard message.seq >= 1 else { throw .malformed("seq must be at least 1") }
+        let prev = try EntryID(bytes: [UInt8](message.prev))
+        guard (message.seq == 1) == (prev == .zero) else {
+            throw .malformed("prev must be all zeros exactly when seq is 1")
+        }
+        var context = VersionVector()
+        var previousOrigin = ""
+        for component in message.context {
+            guard NodeID.isValid(component.origin), component.seq > 0, component.origin > previousOrigin else {
+                throw .malformed("context must list distinct valid origins with positive seqs, sorted by origin")
+            }
+            context[component.origin] = component.seq
+            previousOrigin = component.origin
+        }
+        guard context[message.origin] == message.seq - 1 else {
+            throw .malformed("context must hold the origin's own previous seq \(message.seq - 1)")
+        }
+        guard message.hasHlc else { throw .malformed("hlc is missing") }
+        guard !message.keyID.isEmpty, message.keyID.utf8.count <= 64 else { throw .malformed("key id must be 1–64 bytes") }
+        guard message.hasEvent, let kind = message.event.kind else { throw .malformed("event is missing") }
+        self.origin = message.origin
+        self.seq = message.seq
+        self.prev = prev
+        self.context = context
+        self.hlc = HybridTimestamp(wallMilliseconds: message.hlc.wallMs, logical: message.hlc.logical)
+        self.keyID = message.keyID
+        self.event = try Self.event(from: kind)
+    }
+
+    // MARK: - Event mapping
+
+    private static func message(for event: LicenseEvent) -> LXLicenseEvent {
+        var out = LXLicenseEvent()
+        switch event {
+        case let .issue(issue):
+            var m = LXIssueEvent()
+            m.licenseType = issue.licenseType
+            m.province = issue.province
+            m.holderRef = Data(issue.holderRef.bytes)
+            m.holderMasked = issue.holderMasked
+            m.attributes = attributeMessages(issue.attributes)
+            m.validFrom = issue.validFrom.description
+            m.validUntil = issue.validUntil?.description ?? ""
+            out.kind = .issue(m)
+        case let .amend(amend):
+            var m = LXAmendEvent()
+            m.licenseID = amend.licenseID.text
+            m.set = attributeMessages(amend.set)
+            m.remove = amend.remove.sorted()
+            m.reason = amend.reason
+            out.kind = .amend(m)
+        case let .renew(renew):
+            var m = LXRenewEvent()
+            m.licenseID = renew.licenseID.text
+            m.validUntil = renew.validUntil.description
+            m.reason = renew.reason
+            out.kind = .renew(m)
+        case let .suspend(change):
+            out.kind = .suspend(statusMessage(change))
+        case let .reinstate(change):
+            out.kind = .reinstate(statusMessage(change))
+        case let .revoke(change):
+            out.kind = .revoke(statusMessage(change))
+        }
+        return out
+    }
+
+    private static func attributeMessages(_ attributes: [String: String]) -> [LXAttribute] {
+        attributes.sorted { $0.key < $1.key }.map { name, value in
+            var a = LXAttribute()
+            a.name = name
+            a.value = value
+            return a
+        }
+    }
+
+    private static func statusMessage(_ change: LicenseEvent.StatusChange) -> LXStatusEvent {
+        var m = LXStatusEvent()
+        m.licenseID = change.licenseID.text
+        m.reason = change.reason
+        return m
+    }
+
+    private static func event(from kind: LXLicenseEvent.OneOf_Kind) throws(EntryError) -> LicenseEvent {
+        switch kind {
+        case let .issue(m):
+            guard !m.licenseType.isEmpty else { throw .malformed("issue: license type is empty") }
+            guard Province.byCode[m.province] != nil else { throw .malformed("issue: unknown province '\(m.province)'") }
+            let holderRef: HolderRef
+            do {
+                holderRef = try HolderRef(bytes: [UInt8](m.holderRef))
+            } catch {
+                throw .malformed("issue: \(error)")
+            }
+            guard let from = CivilDate(iso: m.validFrom) else { throw .malformed("issue: valid_from is not a date") }
+            var until: CivilDate?
+            if !m.validUntil.isEmpty {
+                guard let parsed = CivilDate(iso: m.validUntil), parsed >= from else {
+                    throw .malformed("issue: valid_until is not a date on or after valid_from")
+                }
+                until = parsed
+            }
+            return .issue(LicenseEvent.Issue(
+                licenseType: m.licenseType, province: m.province, holderRef: holderRef,
+                holderMasked: m.holderMasked, attributes: try attributes(m.attributes, event: "issue"),
+                validFrom: from, validUntil: until))
+        case let .amend(m):
+            guard m.remove == m.remove.sorted(), Set(m.remove).count == m.remove.count else {
+                throw .malformed("amend: remove must be sorted and distinct")
+            }
+            return .amend(LicenseEvent.Amend(
+                licenseID: try licenseID(m.licenseID, event: "amend"),
+                set: try attributes(m.set, event: "amend"), remove: m.remove, reason: try reason(m.reason)))
+        case let .renew(m):
+            guard let until = CivilDate(iso: m.validUntil) else { throw .malformed("renew: valid_until is not a date") }
+            return .renew(LicenseEvent.Renew(
+                licenseID: try licenseID(m.licenseID, event: "renew"), validUntil: until, reason: try reason(m.reason)))
+        case let .suspend(m):
+            return .suspend(try statusChange(m, event: "suspend"))
+        case let .reinstate(m):
+            return .reinstate(try statusChange(m, event: "reinstate"))
+        case let .revoke(m):
+            return .revoke(try statusChange(m, event: "revoke"))
+        }
+    }
+
+    private static func statusChange(_ m: LXStatusEvent, event: String) throws(EntryError) -> LicenseEvent.StatusChange {
+        LicenseEvent.StatusChange(licenseID: try licenseID(m.licenseID, event: event), reason: try reason(m.reason))
+    }
+
+    private static func licenseID(_ text: String, event: String) throws(EntryError) -> LicenseID {
+        guard let id = LicenseID(text) else { throw .malformed("\(event): license id '\(text)' is not 32 hex digits") }
+        return id
+    }
+
+    private static func reason(_ text: String) throws(EntryError) -> String {
+        guard text.utf8.count <= LicenseEvent.reasonBytesMax else { throw .malformed("reason is too long") }
+        return text
+    }
+
+    private static func attributes(_ list: [LXAttribute], event: String) throws(EntryError) -> [String: String] {
+        guard list.count <= LicenseEvent.attributesMax else { throw .malformed("\(event): too many attributes") }
+        var out: [String: String] = [:]
+        var previous = ""
+        for a in list {
+            guard !a.name.isEmpty, a.name > previous else {
+                throw .malformed("\(event): attributes must have distinct names, sorted")
+            }
+            guard a.value.utf8.count <= AttributeSpec.valueBytesMax else {
+                throw .malformed("\(event): attribute '\(a.name)' is too long")
+            }
+            out[a.name] = a.value
+            previous = a.name
+        }
+        return out
+    }
+}

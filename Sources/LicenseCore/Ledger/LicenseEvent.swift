@@ -1,0 +1,97 @@
+/// What an entry says happened to a license. The payload of every ledger entry.
+public enum LicenseEvent: Equatable, Sendable {
+    case issue(Issue)
+    case amend(Amend)
+    case renew(Renew)
+    case suspend(StatusChange)
+    case reinstate(StatusChange)
+    case revoke(StatusChange)
+
+    /// Limits on what one event may carry (STYLE.md: put a limit on everything).
+    public static let attributesMax = 64
+    public static let reasonBytesMax = 500
+
+    public enum Kind: String, Sendable, CaseIterable {
+        case issue, amend, renew, suspend, reinstate, revoke
+    }
+
+    public struct Issue: Equatable, Sendable {
+        public var licenseType: String
+        public var province: String
+        public var holderRef: HolderRef
+        public var holderMasked: String
+        public var attributes: [String: String]
+        public var validFrom: CivilDate
+        /// Nil when the license does not expire.
+        public var validUntil: CivilDate?
+
+        public init(licenseType: String, province: String, holderRef: HolderRef, holderMasked: String,
+                    attributes: [String: String], validFrom: CivilDate, validUntil: CivilDate?) {
+            self.licenseType = licenseType
+            self.province = province
+            self.holderRef = holderRef
+            self.holderMasked = holderMasked
+            self.attributes = attributes
+            self.validFrom = validFrom
+            self.validUntil = validUntil
+        }
+    }
+
+    public struct Amend: Equatable, Sendable {
+        public var licenseID: LicenseID
+        public var set: [String: String]
+        public var remove: [String]
+        public var reason: String
+
+        public init(licenseID: LicenseID, set: [String: String], remove: [String], reason: String) {
+            self.licenseID = licenseID
+            self.set = set
+            self.remove = remove.sorted()
+            self.reason = reason
+        }
+    }
+
+    public struct Renew: Equatable, Sendable {
+        public var licenseID: LicenseID
+        public var validUntil: CivilDate
+        public var reason: String
+
+        public init(licenseID: LicenseID, validUntil: CivilDate, reason: String) {
+            self.licenseID = licenseID
+            self.validUntil = validUntil
+            self.reason = reason
+        }
+    }
+
+    public struct StatusChange: Equatable, Sendable {
+        public var licenseID: LicenseID
+        public var reason: String
+
+        public init(licenseID: LicenseID, reason: String) {
+            self.licenseID = licenseID
+            self.reason = reason
+        }
+    }
+
+    public var kind: Kind {
+        switch self {
+        case .issue: .issue
+        case .amend: .amend
+        case .renew: .renew
+        case .suspend: .suspend
+        case .reinstate: .reinstate
+        case .revoke: .revoke
+        }
+    }
+
+    /// The license a later event acts on; nil for `issue`, whose license id is derived
+    /// from its entry id.
+    public var targetLicense: LicenseID? {
+        switch self {
+        case .issue: nil
+        case let .amend(a): a.licenseID
+        case let .renew(r): r.licenseID
+        case let .suspend(s), let .reinstate(s), let .revoke(s): s.licenseID
+        }
+    }
+}

@@ -1,0 +1,355 @@
+import Foundation
+import GRDB
+import LicenseCore
+import Synchronization
+
+/// The SQLite ledger of one node: the signed entries, their per-origin hash chains, and
+/// the views derived from them (license states, holder index), all updated in the same
+/// transaction. Owns every byte on disk.
+///
+/// Durability: WAL with `synchronous=FULL`; a call returns only after its transaction
+/// committed, so whatever it acknowledges survives a crash. Batch appends: one
+/// transaction (one fsync) per batch, never one per entry.
+public final class LedgerStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+    /// The node's hybrid clock; advanced inside write transactions only.
+    private let clock: Mutex<HybridClock>
+
+    public struct Identity: Equatable, Sendable {
+        public let nodeID: String
+        public let province: String
+
+        public init(nodeID: String, province: String) {
+            self.nodeID = nodeID
+            self.province = province
+        }
+    }
+
+    /// Opens (creating if needed) the ledger at `path`. With `identity`, a new ledger is
+    /// stamped with it and an existing one must carry the same, so one node's data is
+    /// never opened as another's. Read-only opens never create or migrate.
+    public init(path: String, identity: Identity? = nil, readOnly: Bool = false) throws(StoreError) {
+        self.path = path
+        var config = Configuration()
+        config.readonly = readOnly
+        config.label = "ledger"
+        config.busyMode = .timeout(5)
+        do {
+            if readOnly, !FileManager.default.fileExists(atPath: path) {
+                throw StoreError.cannotOpen(path: path, detail: "no such file")
+            }
+            pool = try DatabasePool(path: path, configuration: config)
+            if !readOnly {
+                // GRDB's DatabasePool puts the writer back to synchronous=NORMAL after
+                // opening; FULL is what makes an acknowledged commit survive power loss.
+                try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "PRAGMA synchronous = FULL")
+                }
+                try Schema.migrator.migrate(pool)
+            }
+            let lastHLC = try pool.read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT head_hlc_wall, head_hlc_logical FROM origins
+                    ORDER BY head_hlc_wall DESC, head_hlc_logical DESC LIMIT 1
+                    """)
+            }
+            let last = lastHLC.map {
+                HybridTimestamp(wallMilliseconds: UInt64($0[0] as Int64), logical: UInt32($0[1] as Int64))
+            }
+            clock = Mutex(HybridClock(last: last ?? .zero))
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+                throw .corrupt(path: path, detail: error.message ?? "\(error.resultCode)")
+            default:
+                throw .cannotOpen(path: path, detail: error.message ?? "\(error)")
+            }
+        } catch {
+            throw .cannotOpen(path: path, detail: "\(error)")
+        }
+        if let identity {
+            try checkIdentity(identity)
+        }
+    }
+
+    private func checkIdentity(_ identity: Identity) throws(StoreError) {
+        try run {
+            try pool.write { db in
+                let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('node_id', 'province')")
+                var stored: [String: String] = [:]
+                for row in rows { stored[row["key"]] = row["value"] }
+                if let nodeID = stored["node_id"], let province = stored["province"] {
+                    guard nodeID == identity.nodeID, province == identity.province else {
+                        throw StoreError.belongsToAnotherNode(path: path, nodeID: nodeID, province: province)
+                    }
+                } else {
+                    try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('node_id', ?), ('province', ?)",
+                                   arguments: [identity.nodeID, identity.province])
+                }
+            }
+        }
+    }
+
+    /// The identity stamped on this ledger, if any.
+    public func identity() throws(StoreError) -> Identity? {
+        try run {
+            try pool.read { db in
+                let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('node_id', 'province')")
+                var stored: [String: String] = [:]
+                for row in rows { stored[row["key"]] = row["value"] }
+                guard let nodeID = stored["node_id"], let province = stored["province"] else { return nil }
+                return Identity(nodeID: nodeID, province: province)
+            }
+        }
+    }
+
+    /// The writer connection's `synchronous` setting (2 = FULL). Tests assert it.
+    public func synchronousMode() throws(StoreError) -> Int {
+        try run { try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 } }
+    }
+
+    // MARK: - Issuer keys
+
+    /// Records an issuer key this node trusts. Idempotent; a key id is never rebound.
+    public func registerIssuerKey(keyID: String, origin: String, publicKey: PublicKey) throws(StoreError) {
+        try run {
+            try pool.write { db in
+                if let existing = try Row.fetchOne(db, sql: "SELECT origin, public_key FROM issuer_keys WHERE key_id = ?",
+                                                   arguments: [keyID]) {
+                    let bytes: Data = existing["public_key"]
+                    guard existing["origin"] == origin, [UInt8](bytes) == publicKey.bytes else {
+                        throw StoreError.database("issuer key id '\(keyID)' is already bound to another key")
+                    }
+                    return
+                }
+                try db.execute(sql: "INSERT INTO issuer_keys (key_id, origin, public_key) VALUES (?, ?, ?)",
+                               arguments: [keyID, origin, Data(publicKey.bytes)])
+            }
+        }
+    }
+
+    public struct IssuerKeyRecord: Sendable, Equatable {
+        public let keyID: String
+        public let origin: String
+        public let publicKey: PublicKey
+    }
+
+    public func issuerKeys() throws(StoreError) -> [String: IssuerKeyRecord] {
+        try run {
+            try pool.read { db in
+                var out: [String: IssuerKeyRecord] = [:]
+                for row in try Row.fetchAll(db, sql: "SELECT key_id, origin, public_key FROM issuer_keys") {
+                    let bytes: Data = row["public_key"]
+                    let record = IssuerKeyRecord(keyID: row["key_id"], origin: row["origin"],
+                                                 publicKey: try PublicKey(bytes: [UInt8](bytes)))
+                    out[record.keyID] = record
+                }
+                return out
+            }
+        }
+    }
+
+    // MARK: - Authoring local events
+
+    /// One authored event: the signed entry and the license's state after it.
+    public struct Authored: Sendable {
+        public let entry: Entry
+        public let state: LicenseState
+    }
+
+    /// Signs and appends a batch of local events in one transaction (group commit).
+    /// Each event is checked against the license's state as the earlier events of the
+    /// same batch left it; a refused event gets its error and is not written, the others
+    /// are. Returns only after the commit, one result per event, in order.
+    public func author(
+        _ events: [LicenseEvent],
+        signer: IssuerSigner,
+        catalog: Catalog,
+        physicalMilliseconds: UInt64
+    ) async throws(StoreError) -> [Result<Authored, LicenseRequestError>] {
+        try await runAsync {
+            try await pool.write { db in
+                try self.authorInTransaction(events, signer: signer, catalog: catalog,
+                                             physicalMilliseconds: physicalMilliseconds, db: db)
+            }
+        }
+    }
+
+    private func authorInTransaction(
+        _ events: [LicenseEvent], signer: IssuerSigner, catalog: Catalog, physicalMilliseconds: UInt64, db: Database
+    ) throws -> [Result<Authored, LicenseRequestError>] {
+        var context = try Self.versionVector(db)
+        var head = try Self.head(of: signer.origin, db)
+        var states: [LicenseID: LicenseState] = [:]
+        var results: [Result<Authored, LicenseRequestError>] = []
+        results.reserveCapacity(events.count)
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO entries (origin, seq, id, license_id, body, signature) VALUES (?, ?, ?, ?, ?, ?)
+            """)
+        for event in events {
+            let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
+            var after: LicenseState?
+            if let target = event.targetLicense {
+                guard let current = try states[target] ?? Self.license(target, db) else {
+                    results.append(.failure(.rejected(.unknownLicense(target))))
+                    continue
+                }
+                do {
+                    after = try LicenseAuthoring.check(event, on: current, author: signer.origin, at: hlc, catalog: catalog)
+                } catch {
+                    results.append(.failure(error))
+                    continue
+                }
+            }
+            let body = EntryBody(origin: signer.origin, seq: head.seq + 1, prev: head.id, context: context,
+                                 hlc: hlc, keyID: signer.keyID, event: event)
+            let entry = Entry.sign(body, with: signer.key)
+            let state = try after ?? LicenseState(issuing: entry)
+            try insert.execute(arguments: [
+                signer.origin, Int64(body.seq), Data(entry.id.bytes), entry.licenseID.text,
+                Data(entry.bodyBytes), Data(entry.signature),
+            ])
+            try LicenseRow.upsert(state, in: db)
+            states[state.id] = state
+            head = (body.seq, entry.id, hlc)
+            context[signer.origin] = body.seq
+            results.append(.success(Authored(entry: entry, state: state)))
+        }
+        if head.seq > 0 {
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO origins (origin, head_seq, head_id, head_hlc_wall, head_hlc_logical)
+                VALUES (?, ?, ?, ?, ?)
+                """, arguments: [signer.origin, Int64(head.seq), Data(head.id.bytes),
+                                 Int64(head.hlc.wallMilliseconds), Int64(head.hlc.logical)])
+        }
+        return results
+    }
+
+    // MARK: - Reading
+
+    public func versionVector() throws(StoreError) -> VersionVector {
+        try run { try pool.read { db in try Self.versionVector(db) } }
+    }
+
+    /// Number of entries held: the sum of the heads, without scanning the ledger.
+    public func entryCount() throws(StoreError) -> UInt64 {
+        try versionVector().total
+    }
+
+    /// A digest of the entries held: BLAKE2b-256 over, for each origin in order,
+    /// `origin || 0x00 || head seq (8 bytes, big-endian) || head id`. Each head id
+    /// commits to its whole chain, so two nodes with equal digests hold the same entries.
+    public func ledgerDigest() throws(StoreError) -> String {
+        let heads = try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT origin, head_seq, head_id FROM origins ORDER BY origin").map { row in
+                    (origin: row["origin"] as String, seq: UInt64(row["head_seq"] as Int64), id: row["head_id"] as Data)
+                }
+            }
+        }
+        var input: [UInt8] = Array("lx-ledger-digest-v1".utf8)
+        for head in heads {
+            input += Array(head.origin.utf8)
+            input.append(0)
+            input += withUnsafeBytes(of: head.seq.bigEndian, Array.init)
+            input += [UInt8](head.id)
+        }
+        return Hex.encode(Sodium.blake2b256(input))
+    }
+
+    public func license(_ id: LicenseID) throws(StoreError) -> LicenseState? {
+        try run { try pool.read { db in try Self.license(id, db) } }
+    }
+
+    /// Every license of one holder, oldest first.
+    public func licenses(holder: HolderRef) throws(StoreError) -> [LicenseState] {
+        try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT \(LicenseRow.columns) FROM licenses WHERE holder_ref = ?",
+                                 arguments: [Data(holder.bytes)])
+                    .map(LicenseRow.decode)
+                    .sorted { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }
+            }
+        }
+    }
+
+    /// The entries of one license, in (origin, seq) order, exactly as stored.
+    public func entries(license id: LicenseID) throws(StoreError) -> [Entry] {
+        try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT body, signature FROM entries WHERE license_id = ? ORDER BY origin, seq",
+                                 arguments: [id.text]).map(Self.entry)
+            }
+        }
+    }
+
+    /// Up to `limit` entries of `origin` with seq greater than `after`, in seq order.
+    public func entries(origin: String, after: UInt64, limit: Int) throws(StoreError) -> [Entry] {
+        try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT body, signature FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?
+                    """, arguments: [origin, Int64(after), limit]).map(Self.entry)
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    static func versionVector(_ db: Database) throws -> VersionVector {
+        var vv = VersionVector()
+        for row in try Row.fetchAll(db, sql: "SELECT origin, head_seq FROM origins") {
+            vv[row["origin"]] = UInt64(row["head_seq"] as Int64)
+        }
+        return vv
+    }
+
+    static func head(of origin: String, _ db: Database) throws -> (seq: UInt64, id: EntryID, hlc: HybridTimestamp) {
+        guard let row = try Row.fetchOne(db, sql: """
+            SELECT head_seq, head_id, head_hlc_wall, head_hlc_logical FROM origins WHERE origin = ?
+            """, arguments: [origin])
+        else { return (0, .zero, .zero) }
+        let id: Data = row["head_id"]
+        return (UInt64(row["head_seq"] as Int64), try EntryID(bytes: [UInt8](id)),
+                HybridTimestamp(wallMilliseconds: UInt64(row["head_hlc_wall"] as Int64),
+                                logical: UInt32(row["head_hlc_logical"] as Int64)))
+    }
+
+    static func license(_ id: LicenseID, _ db: Database) throws -> LicenseState? {
+        try Row.fetchOne(db, sql: "SELECT \(LicenseRow.columns) FROM licenses WHERE id = ?", arguments: [id.text])
+            .map(LicenseRow.decode)
+    }
+
+    static func entry(_ row: Row) throws -> Entry {
+        let body: Data = row["body"]
+        let signature: Data = row["signature"]
+        return try Entry(bodyBytes: [UInt8](body), signature: [UInt8](signature))
+    }
+
+    func run<T>(_ work: () throws -> T) throws(StoreError) -> T {
+        do {
+            return try work()
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
+    func runAsync<T>(_ work: () async throws -> T) async throws(StoreError) -> T {
+        do {
+            return try await work()
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
+    static func wrap(_ error: any Error) -> StoreError {
+        switch error {
+        case let error as StoreError: error
+        case let error as DatabaseError: .database(error.message ?? "\(error.resultCode)")
+        default: .database("\(error)")
+        }
+    }
+}

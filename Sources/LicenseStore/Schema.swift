@@ -1,0 +1,79 @@
+import GRDB
+
+/// The ledger's schema, as GRDB migrations. A migration is never edited once released:
+/// add a new one. docs/STORAGE.md describes every table.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-ledger") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (
+                    key TEXT PRIMARY KEY NOT NULL,
+                    value TEXT NOT NULL
+                ) WITHOUT ROWID;
+
+                -- The append-only ledger: the exact signed bytes of every entry.
+                CREATE TABLE entries (
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    id BLOB NOT NULL,
+                    license_id TEXT NOT NULL,
+                    body BLOB NOT NULL,
+                    signature BLOB NOT NULL,
+                    PRIMARY KEY (origin, seq)
+                ) WITHOUT ROWID;
+                CREATE INDEX entries_by_license ON entries(license_id);
+
+                -- Per-origin head of the hash chain; the version vector is (origin, head_seq).
+                CREATE TABLE origins (
+                    origin TEXT PRIMARY KEY NOT NULL,
+                    head_seq INTEGER NOT NULL,
+                    head_id BLOB NOT NULL,
+                    head_hlc_wall INTEGER NOT NULL,
+                    head_hlc_logical INTEGER NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Issuer public keys this node trusts, by key id.
+                CREATE TABLE issuer_keys (
+                    key_id TEXT PRIMARY KEY NOT NULL,
+                    origin TEXT NOT NULL,
+                    public_key BLOB NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Materialized view: the folded state of every license.
+                CREATE TABLE licenses (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    holder_ref BLOB NOT NULL,
+                    type TEXT NOT NULL,
+                    province TEXT NOT NULL,
+                    origin TEXT NOT NULL,
+                    key_id TEXT NOT NULL,
+                    holder_masked TEXT NOT NULL,
+                    issued_wall INTEGER NOT NULL,
+                    issued_logical INTEGER NOT NULL,
+                    attributes TEXT NOT NULL,
+                    valid_from TEXT NOT NULL,
+                    valid_until TEXT,
+                    status TEXT NOT NULL,
+                    status_reason TEXT NOT NULL,
+                    updated_wall INTEGER NOT NULL,
+                    updated_logical INTEGER NOT NULL,
+                    event_count INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX licenses_by_holder ON licenses(holder_ref);
+
+                -- Every lookup of a citizen's licenses: who, when, which holder, why.
+                CREATE TABLE audit (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at_ms INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    holder_ref BLOB,
+                    license_id TEXT,
+                    purpose TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}
