@@ -47,9 +47,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The admin API's JSON documents, shared by the daemon and licensectl.
+        .target(
+            name: "LicenseAPI",
+            dependencies: ["LicenseCore"],
+            swiftSettings: strict
+        ),
         .target(
             name: "LicenseNode",
             dependencies: [
+                "CSodium",
+                "LicenseAPI",
                 "LicenseCore",
                 "LicenseStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -69,6 +77,7 @@ let package = Package(
         .executableTarget(
             name: "licensectl",
             dependencies: [
+                "LicenseAPI",
                 "LicenseCore",
                 "LicenseStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

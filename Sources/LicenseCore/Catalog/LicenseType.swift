@@ -129,6 +129,22 @@ public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
     case reasonRequired(String)
     case textTooLong(field: String, bytesMax: Int)
 
+    /// Stable machine-readable code for API error bodies.
+    public var code: String {
+        switch self {
+        case .unknownLicenseType: "unknown_license_type"
+        case .unknownAttribute: "unknown_attribute"
+        case .missingAttribute: "missing_attribute"
+        case .badAttributeValue: "bad_attribute_value"
+        case .cannotRemoveRequired: "cannot_remove_required"
+        case .badDate: "bad_date"
+        case .validityEndsBeforeStart: "validity_ends_before_start"
+        case .emptyAmendment: "empty_amendment"
+        case .reasonRequired: "reason_required"
+        case .textTooLong: "text_too_long"
+        }
+    }
+
     public var description: String {
         switch self {
         case let .unknownLicenseType(code):

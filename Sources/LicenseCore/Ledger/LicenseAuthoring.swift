@@ -100,6 +100,15 @@ public enum LicenseRequestError: Error, Equatable, CustomStringConvertible {
     /// The license's state or ownership forbids the event.
     case rejected(LicenseEventError)
 
+    /// Stable machine-readable code for API error bodies.
+    public var code: String {
+        switch self {
+        case let .invalid(e): e.code
+        case .invalidHolder: "invalid_id_number"
+        case let .rejected(e): e.code
+        }
+    }
+
     public var description: String {
         switch self {
         case let .invalid(e): e.description

@@ -1,0 +1,268 @@
+import Foundation
+import LicenseCore
+
+// The JSON documents of the admin API (docs/API.md). Keys are snake_case and stable:
+// scripts rely on them. Both the daemon and licensectl use these types, so the two
+// cannot drift apart.
+
+/// `{"error": {"code": "...", "message": "..."}}`, the body of every error response.
+public struct ErrorDocument: Codable, Sendable, Equatable {
+    public struct Detail: Codable, Sendable, Equatable {
+        public let code: String
+        public let message: String
+    }
+
+    public let error: Detail
+
+    public init(code: String, message: String) {
+        error = Detail(code: code, message: message)
+    }
+}
+
+public struct IssuerDocument: Codable, Sendable, Equatable {
+    public let node: String
+    public let province: String
+    public let provinceName: String
+    public let keyID: String
+
+    enum CodingKeys: String, CodingKey {
+        case node, province
+        case provinceName = "province_name"
+        case keyID = "key_id"
+    }
+}
+
+/// A license as the API shows it. `status` is the effective status today (expiry
+/// applied); `recorded_status` is what the events say.
+public struct LicenseDocument: Codable, Sendable, Equatable {
+    public let id: String
+    public let type: String
+    public let typeName: String
+    public let status: String
+    public let recordedStatus: String
+    public let statusReason: String
+    public let issuer: IssuerDocument
+    public let holder: String
+    public let attributes: [String: String]
+    public let validFrom: String
+    public let validUntil: String?
+    public let issuedAt: String
+    public let updatedAt: String
+    public let events: Int
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, status, issuer, holder, attributes, events
+        case typeName = "type_name"
+        case recordedStatus = "recorded_status"
+        case statusReason = "status_reason"
+        case validFrom = "valid_from"
+        case validUntil = "valid_until"
+        case issuedAt = "issued_at"
+        case updatedAt = "updated_at"
+    }
+
+    public init(_ state: LicenseState, catalog: Catalog, today: CivilDate) {
+        id = state.id.text
+        type = state.licenseType
+        typeName = catalog[state.licenseType].map { "\($0.nameZH) / \($0.nameEN)" } ?? state.licenseType
+        status = state.effectiveStatus(today: today).rawValue
+        recordedStatus = state.status.rawValue
+        statusReason = state.statusReason
+        issuer = IssuerDocument(node: state.issuerOrigin, province: state.province,
+                                provinceName: Province.byCode[state.province]?.nameZH ?? state.province,
+                                keyID: state.issuerKeyID)
+        holder = state.holderMasked
+        attributes = state.attributes
+        validFrom = state.validFrom.description
+        validUntil = state.validUntil?.description
+        issuedAt = Timestamps.iso8601(state.issuedAt)
+        updatedAt = Timestamps.iso8601(state.updatedAt)
+        events = state.eventCount
+    }
+}
+
+public struct IssueRequest: Codable, Sendable, Equatable {
+    public var type: String
+    public var holder: String
+    public var attributes: [String: String]?
+    public var validFrom: String?
+    public var validUntil: String?
+
+    enum CodingKeys: String, CodingKey {
+        case type, holder, attributes
+        case validFrom = "valid_from"
+        case validUntil = "valid_until"
+    }
+
+    public init(type: String, holder: String, attributes: [String: String]?, validFrom: String?, validUntil: String?) {
+        self.type = type
+        self.holder = holder
+        self.attributes = attributes
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+    }
+}
+
+public struct AmendRequest: Codable, Sendable, Equatable {
+    public var set: [String: String]?
+    public var remove: [String]?
+    public var reason: String?
+
+    public init(set: [String: String]?, remove: [String]?, reason: String?) {
+        self.set = set
+        self.remove = remove
+        self.reason = reason
+    }
+}
+
+public struct RenewRequest: Codable, Sendable, Equatable {
+    public var validUntil: String
+    public var reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case validUntil = "valid_until"
+        case reason
+    }
+
+    public init(validUntil: String, reason: String?) {
+        self.validUntil = validUntil
+        self.reason = reason
+    }
+}
+
+/// Body of suspend, reinstate and revoke.
+public struct ReasonRequest: Codable, Sendable, Equatable {
+    public var reason: String?
+
+    public init(reason: String?) {
+        self.reason = reason
+    }
+}
+
+/// A holder lookup. The ID number travels in the body, never in a URL, so that it
+/// reaches no access log.
+public struct HolderLookupRequest: Codable, Sendable, Equatable {
+    public var holder: String
+    public var purpose: String
+
+    public init(holder: String, purpose: String) {
+        self.holder = holder
+        self.purpose = purpose
+    }
+}
+
+public struct HolderLookupResponse: Codable, Sendable, Equatable {
+    public let holder: String
+    public let licenses: [LicenseDocument]
+
+    public init(holder: String, licenses: [LicenseDocument]) {
+        self.holder = holder
+        self.licenses = licenses
+    }
+}
+
+public struct StatusDocument: Codable, Sendable, Equatable {
+    public let nodeID: String
+    public let province: String
+    public let provinceName: String
+    public let keyID: String
+    public let entries: UInt64
+    public let versionVector: [String: UInt64]
+    public let ledgerDigest: String
+    public let catalogVersion: Int
+    public let startedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case province, entries
+        case nodeID = "node_id"
+        case provinceName = "province_name"
+        case keyID = "key_id"
+        case versionVector = "version_vector"
+        case ledgerDigest = "ledger_digest"
+        case catalogVersion = "catalog_version"
+        case startedAt = "started_at"
+    }
+
+    public init(nodeID: String, province: String, keyID: String, entries: UInt64, versionVector: VersionVector,
+                ledgerDigest: String, catalogVersion: Int, startedAt: String) {
+        self.nodeID = nodeID
+        self.province = province
+        self.provinceName = Province.byCode[province]?.nameZH ?? province
+        self.keyID = keyID
+        self.entries = entries
+        self.versionVector = versionVector.seqs
+        self.ledgerDigest = ledgerDigest
+        self.catalogVersion = catalogVersion
+        self.startedAt = startedAt
+    }
+}
+
+public struct CatalogDocument: Codable, Sendable, Equatable {
+    public let version: Int
+    public let types: [LicenseType]
+
+    public init(_ catalog: Catalog) {
+        version = catalog.version
+        types = catalog.types
+    }
+}
+
+public struct AuditDocument: Codable, Sendable, Equatable {
+    public struct Record: Codable, Sendable, Equatable {
+        public let at: String
+        public let actor: String
+        public let action: String
+        public let holderRef: String?
+        public let licenseID: String?
+        public let purpose: String
+
+        enum CodingKeys: String, CodingKey {
+            case at, actor, action, purpose
+            case holderRef = "holder_ref"
+            case licenseID = "license_id"
+        }
+
+        public init(at: String, actor: String, action: String, holderRef: String?, licenseID: String?, purpose: String) {
+            self.at = at
+            self.actor = actor
+            self.action = action
+            self.holderRef = holderRef
+            self.licenseID = licenseID
+            self.purpose = purpose
+        }
+    }
+
+    public let records: [Record]
+
+    public init(records: [Record]) {
+        self.records = records
+    }
+}
+
+public enum Timestamps {
+    /// RFC 3339 UTC with milliseconds, from a hybrid timestamp's wall clock.
+    public static func iso8601(_ hlc: HybridTimestamp) -> String {
+        iso8601(milliseconds: Int64(hlc.wallMilliseconds))
+    }
+
+    public static func iso8601(milliseconds: Int64) -> String {
+        let date = CivilDate(unixMilliseconds: milliseconds, offsetSeconds: 0)
+        let msOfDay = ((milliseconds % 86_400_000) + 86_400_000) % 86_400_000
+        let h = msOfDay / 3_600_000, m = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60, ms = msOfDay % 1000
+        func pad(_ v: Int64, _ w: Int) -> String {
+            let t = String(v)
+            return String(repeating: "0", count: max(0, w - t.count)) + t
+        }
+        return "\(date)T\(pad(h, 2)):\(pad(m, 2)):\(pad(s, 2)).\(pad(ms, 3))Z"
+    }
+}
+
+/// One encoder configuration for every JSON the project prints: sorted keys, so output
+/// is stable between runs and processes.
+public enum JSON {
+    public static func encoder(pretty: Bool = false) -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import Hummingbird
+import LicenseAPI
+import LicenseCore
+import LicenseStore
+
+/// The admin HTTP API (docs/API.md). JSON in and out; bearer tokens with roles; the
+/// citizen's ID number only ever in a request body.
+public enum AdminAPI {
+    /// No admin request needs more than this; larger bodies get 413 before they are read.
+    public static let requestBytesMax = 64 * 1024
+    /// Audit records returned per request.
+    public static let auditRecordsMax = 1000
+
+    public static func router(service: LicenseService) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.addMiddleware { ErrorBodyMiddleware() }
+        let tokens = service.material.tokens
+
+        @Sendable func require(_ role: Role, _ request: Request) throws -> Principal {
+            guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+                  let principal = tokens.principal(for: String(header.dropFirst("Bearer ".count)))
+            else { throw APIError.unauthorized }
+            guard principal.roles.contains(role) else { throw APIError.forbidden(principal, needs: role) }
+            return principal
+        }
+
+        @Sendable func document(_ state: LicenseState) -> LicenseDocument {
+            LicenseDocument(state, catalog: service.catalog, today: service.clock.today())
+        }
+
+        @Sendable func run<T>(_ work: () async throws(ServiceError) -> T) async throws -> T {
+            do {
+                return try await work()
+            } catch {
+                throw APIError(error)
+            }
+        }
+
+        router.get("/healthz") { _, _ in
+            try json(["status": "ok"])
+        }
+
+        router.get("/v1/status") { request, _ in
+            _ = try require(.operator, request)
+            return try json(try await run { () throws(ServiceError) in try service.status() })
+        }
+
+        router.get("/v1/catalog") { request, _ in
+            guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
+                  tokens.principal(for: String(header.dropFirst("Bearer ".count))) != nil
+            else { throw APIError.unauthorized }
+            return try json(CatalogDocument(service.catalog))
+        }
+
+        router.post("/v1/licenses") { request, _ in
+            _ = try require(.issuer, request)
+            let body = try await decode(IssueRequest.self, request)
+            let state = try await run { () async throws(ServiceError) in try await service.issue(body) }
+            return try json(document(state), status: .created)
+        }
+
+        router.get("/v1/licenses/:id") { request, context in
+            _ = try require(.clerk, request)
+            let id = context.parameters.get("id") ?? ""
+            return try json(document(try await run { () throws(ServiceError) in try service.license(id) }))
+        }
+
+        router.post("/v1/licenses/:id/amend") { request, context in
+            _ = try require(.issuer, request)
+            let id = context.parameters.get("id") ?? ""
+            let body = try await decode(AmendRequest.self, request)
+            return try json(document(try await run { () async throws(ServiceError) in try await service.amend(id, body) }))
+        }
+
+        router.post("/v1/licenses/:id/renew") { request, context in
+            _ = try require(.issuer, request)
+            let id = context.parameters.get("id") ?? ""
+            let body = try await decode(RenewRequest.self, request)
+            return try json(document(try await run { () async throws(ServiceError) in try await service.renew(id, body) }))
+        }
+
+        for action in [LicenseService.StatusAction.suspend, .reinstate, .revoke] {
+            router.post("/v1/licenses/:id/\(action.rawValue)") { request, context in
+                _ = try require(.issuer, request)
+                let id = context.parameters.get("id") ?? ""
+                let body = try await decode(ReasonRequest.self, request)
+                return try json(document(try await run { () async throws(ServiceError) in
+                    try await service.change(action, id, reason: body.reason)
+                }))
+            }
+        }
+
+        router.post("/v1/holders/lookup") { request, _ in
+            let principal = try require(.clerk, request)
+            let body = try await decode(HolderLookupRequest.self, request)
+            let found = try await run { () async throws(ServiceError) in
+                try await service.lookup(holder: body.holder, purpose: body.purpose, by: principal)
+            }
+            return try json(HolderLookupResponse(holder: found.masked, licenses: found.licenses.map(document)))
+        }
+
+        router.get("/v1/audit") { request, _ in
+            _ = try require(.operator, request)
+            let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), auditRecordsMax)
+            let records = try await run { () throws(ServiceError) in try service.auditLog(limit: limit) }
+            return try json(AuditDocument(records: records.map {
+                AuditDocument.Record(at: Timestamps.iso8601(milliseconds: $0.atMilliseconds), actor: $0.actor,
+                                     action: $0.action, holderRef: $0.holderRef?.description,
+                                     licenseID: $0.licenseID?.text, purpose: $0.purpose)
+            }))
+        }
+        return router
+    }
+
+    static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSON.encoder().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Reads at most `requestBytesMax` bytes and decodes them, or says what is wrong.
+    static func decode<T: Decodable>(_ type: T.Type, _ request: Request) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: requestBytesMax)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw APIError(.contentTooLarge, "request_too_large", "request body is larger than \(requestBytesMax) bytes")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw APIError(.badRequest, "malformed_request", "request body lacks the field '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw APIError(.badRequest, "malformed_request", "request field '\(field)' has the wrong type")
+        } catch {
+            throw APIError(.badRequest, "malformed_request", "request body is not valid JSON for this endpoint")
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import LicenseAPI
+import LicenseCore
+import LicenseStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The files of one node (docs/OPERATIONS.md lists them):
+///
+///     node.json      {"node_id", "province"}: whose data this is
+///     issuer.key     the node's Ed25519 seed, hex (0600)
+///     holder.key     the network holder key, hex (0600)
+///     tokens.json    admin API token hashes and roles (0600)
+///     admin.token    the development admin token, raw (0600; standalone nodes only)
+///     admin.url      where the admin API of the running node listens (removed on stop)
+///     ledger.sqlite  the ledger (+ -wal, -shm)
+///     licensed.lock  held while a daemon uses the directory
+public struct DataDirectory: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = (path as NSString).standardizingPath
+    }
+
+    public var nodeFile: String { path + "/node.json" }
+    public var issuerKeyFile: String { path + "/issuer.key" }
+    public var holderKeyFile: String { path + "/holder.key" }
+    public var tokensFile: String { path + "/tokens.json" }
+    public var adminTokenFile: String { path + "/admin.token" }
+    public var adminURLFile: String { path + "/admin.url" }
+    public var ledgerFile: String { path + "/ledger.sqlite" }
+    public var lockFile: String { path + "/licensed.lock" }
+
+    /// Everything a node needs to run, read from (and, for a standalone node, created in)
+    /// the data directory.
+    public struct Material: Sendable {
+        public let identity: LedgerStore.Identity
+        public let signer: IssuerSigner
+        public let holderKey: HolderKey
+        public let tokens: AccessTokens
+        /// Files this start created, so the daemon can say where they are.
+        public let created: [String]
+    }
+
+    struct NodeFile: Codable {
+        var nodeID: String
+        var province: String
+
+        enum CodingKeys: String, CodingKey {
+            case nodeID = "node_id"
+            case province
+        }
+    }
+
+    /// Prepares a standalone development node: creates the directory, identity, issuer
+    /// key, network holder key and an all-roles admin token when they are missing, and
+    /// checks them when they exist. `nodeID` and `province` apply on first start; later
+    /// they must match what the directory holds.
+    public func prepareStandalone(nodeID requestedNode: String?, province requestedProvince: String?)
+        throws(NodeSetupError) -> Material
+    {
+        try Files.ensureWritableDirectory(path)
+        var created: [String] = []
+        if let requestedProvince, Province.byCode[requestedProvince] == nil {
+            throw .invalidOption("--province \(requestedProvince) is not a GB/T 2260 provincial code (e.g. 440000)")
+        }
+        if let requestedNode, !NodeID.isValid(requestedNode) {
+            throw .invalidOption("--node-id '\(requestedNode)' must be 1–32 lower-case letters, digits or '-', starting with a letter")
+        }
+        let identity: LedgerStore.Identity
+        if Files.exists(nodeFile) {
+            let stored = try readNodeFile()
+            let wanted = (requestedNode ?? stored.nodeID, requestedProvince ?? stored.province)
+            guard wanted == (stored.nodeID, stored.province) else {
+                throw .identityMismatch(path: path, existing: "node '\(stored.nodeID)' of \(stored.province)",
+                                        requested: "node '\(wanted.0)' of \(wanted.1)")
+            }
+            identity = LedgerStore.Identity(nodeID: stored.nodeID, province: stored.province)
+        } else {
+            let province = requestedProvince ?? "110000"
+            let node = requestedNode ?? Province.byCode[province]!.shortID
+            try writeJSON(NodeFile(nodeID: node, province: province), to: nodeFile)
+            created.append(nodeFile)
+            identity = LedgerStore.Identity(nodeID: node, province: province)
+        }
+        for secret in [issuerKeyFile, holderKeyFile] where !Files.exists(secret) {
+            try Files.writeAtomically(Hex.encode(SecureRandom.bytes(32)) + "\n", to: secret)
+            created.append(secret)
+        }
+        if !Files.exists(adminTokenFile) {
+            let token = try AccessTokens.add(name: "dev-admin", roles: Role.allCases, path: tokensFile)
+            try Files.writeAtomically(token + "\n", to: adminTokenFile)
+            created.append(adminTokenFile)
+        }
+        return try load(identity: identity, created: created)
+    }
+
+    private func load(identity: LedgerStore.Identity, created: [String]) throws(NodeSetupError) -> Material {
+        let seed = try Files.readHexSecret(issuerKeyFile, byteCount: SigningKey.seedByteCount, what: "the issuer key seed")
+        let holder = try Files.readHexSecret(holderKeyFile, byteCount: HolderKey.byteCount, what: "the holder key")
+        do {
+            return Material(identity: identity,
+                            signer: IssuerSigner(origin: identity.nodeID, key: try SigningKey(seed: seed)),
+                            holderKey: try HolderKey(bytes: holder), tokens: try AccessTokens.load(path: tokensFile),
+                            created: created)
+        } catch let error as NodeSetupError {
+            throw error
+        } catch {
+            throw .badFile(path: issuerKeyFile, field: "key", expected: "\(error)")
+        }
+    }
+
+    private func readNodeFile() throws(NodeSetupError) -> NodeFile {
+        let text = try Files.read(nodeFile)
+        guard let file = try? JSONDecoder().decode(NodeFile.self, from: Data(text.utf8)) else {
+            throw .badFile(path: nodeFile, field: "node_id, province", expected: "a JSON object {\"node_id\": ..., \"province\": ...}")
+        }
+        guard NodeID.isValid(file.nodeID) else {
+            throw .badFile(path: nodeFile, field: "node_id", expected: "1–32 lower-case letters, digits or '-'")
+        }
+        guard Province.byCode[file.province] != nil else {
+            throw .badFile(path: nodeFile, field: "province", expected: "a GB/T 2260 provincial code such as 440000")
+        }
+        return file
+    }
+
+    private func writeJSON(_ value: some Encodable, to path: String) throws(NodeSetupError) {
+        let data: Data
+        do {
+            data = try JSON.encoder(pretty: true).encode(value)
+        } catch {
+            preconditionFailure("encoding \(path) cannot fail: \(error)")
+        }
+        try Files.writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: path, mode: 0o644)
+    }
+
+    /// Takes the directory's exclusive lock for the life of the process, so that two
+    /// daemons never share one ledger.
+    public func lock() throws(NodeSetupError) -> DirectoryLock {
+        let fd = open(lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .notWritable(path: lockFile, detail: String(cString: strerror(errno))) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .alreadyRunning(path: path)
+        }
+        return DirectoryLock(fd: fd)
+    }
+}
+
+/// An exclusive `flock` on a data directory, released when this is released.
+public final class DirectoryLock: Sendable {
+    private let fd: Int32
+
+    init(fd: Int32) {
+        self.fd = fd
+    }
+
+    deinit {
+        close(fd)
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import LicenseCore
+
+/// Where the node reads the time. Injected, so tests and the simulator can set it.
+public protocol NodeClock: Sendable {
+    func nowMilliseconds() -> UInt64
+}
+
+extension NodeClock {
+    /// The network's civil date: China keeps UTC+8 all year.
+    public func today() -> CivilDate {
+        CivilDate(unixMilliseconds: Int64(nowMilliseconds()), offsetSeconds: NetworkTime.offsetSeconds)
+    }
+}
+
+public enum NetworkTime {
+    /// License validity dates are civil dates in China Standard Time.
+    public static let offsetSeconds = 8 * 3600
+}
+
+public struct SystemClock: NodeClock {
+    public init() {}
+
+    public func nowMilliseconds() -> UInt64 {
+        UInt64(Date().timeIntervalSince1970 * 1000)
+    }
+}
