@@ -66,7 +66,7 @@ public actor LedgerWriter {
         let results: [Outcome]
         do {
             results = try await store.author([event] + batch.map(\.event), signer: signer, catalog: catalog,
-                                             physicalMilliseconds: clock.nowMilliseconds())
+                                             physicalMilliseconds: clock.nowMilliseconds(), today: clock.today())
         } catch {
             for waiter in batch { waiter.continuation.resume(returning: .failure(error)) }
             handOn()

@@ -168,18 +168,20 @@ public final class LedgerStore: Sendable {
         _ events: [LicenseEvent],
         signer: IssuerSigner,
         catalog: Catalog,
-        physicalMilliseconds: UInt64
+        physicalMilliseconds: UInt64,
+        today: CivilDate
     ) async throws(StoreError) -> [Result<Authored, LicenseRequestError>] {
         try await runAsync {
             try await pool.write { db in
                 try self.authorInTransaction(events, signer: signer, catalog: catalog,
-                                             physicalMilliseconds: physicalMilliseconds, db: db)
+                                             physicalMilliseconds: physicalMilliseconds, today: today, db: db)
             }
         }
     }
 
     private func authorInTransaction(
-        _ events: [LicenseEvent], signer: IssuerSigner, catalog: Catalog, physicalMilliseconds: UInt64, db: Database
+        _ events: [LicenseEvent], signer: IssuerSigner, catalog: Catalog, physicalMilliseconds: UInt64,
+        today: CivilDate, db: Database
     ) throws -> [Result<Authored, LicenseRequestError>] {
         var context = try Self.versionVector(db)
         var head = try Self.head(of: signer.origin, db)
@@ -192,6 +194,11 @@ public final class LedgerStore: Sendable {
         for event in events {
             let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
             var after: LicenseState?
+            if case let .issue(issue) = event, catalog[issue.licenseType]?.oncePerHolder == true,
+               let existing = try Self.heldLicense(of: issue, today: today, batch: states, db) {
+                results.append(.failure(.rejected(.alreadyHoldsType(type: issue.licenseType, existing: existing))))
+                continue
+            }
             if let target = event.targetLicense {
                 guard let current = try states[target] ?? Self.license(target, db) else {
                     results.append(.failure(.rejected(.unknownLicense(target))))
@@ -226,6 +233,25 @@ public final class LedgerStore: Sendable {
                                  Int64(head.hlc.wallMilliseconds), Int64(head.hlc.logical)])
         }
         return results
+    }
+
+    /// A license of the issue's type that its holder still holds (not revoked, not
+    /// expired), looking at this batch's states before the stored ones.
+    private static func heldLicense(of issue: LicenseEvent.Issue, today: CivilDate, batch: [LicenseID: LicenseState],
+                                    _ db: Database) throws -> LicenseID? {
+        func holds(_ state: LicenseState) -> Bool {
+            guard state.holderRef == issue.holderRef, state.licenseType == issue.licenseType else { return false }
+            switch state.effectiveStatus(today: today) {
+            case .active, .suspended, .notYetValid: return true
+            case .revoked, .expired: return false
+            }
+        }
+        var stored = try Row.fetchAll(db, sql: """
+            SELECT \(LicenseRow.columns) FROM licenses WHERE holder_ref = ? AND type = ? AND status != 'revoked'
+            """, arguments: [Data(issue.holderRef.bytes), issue.licenseType]).map(LicenseRow.decode)
+        stored = stored.map { batch[$0.id] ?? $0 }
+        let candidates = stored + batch.values.filter { state in !stored.contains { $0.id == state.id } }
+        return candidates.filter(holds).map(\.id).min()
     }
 
     // MARK: - Reading

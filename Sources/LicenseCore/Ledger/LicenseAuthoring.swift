@@ -16,6 +16,12 @@ public enum LicenseAuthoring {
         today: CivilDate
     ) throws(LicenseRequestError) -> LicenseEvent.Issue {
         guard let type = catalog[code] else { throw .invalid(.unknownLicenseType(code)) }
+        let id: ResidentID
+        do {
+            id = try ResidentID(idNumber, today: today)
+        } catch {
+            throw .invalidHolder(error)
+        }
         guard attributes.count <= LicenseEvent.attributesMax else {
             throw .invalid(.textTooLong(field: "attributes", bytesMax: LicenseEvent.attributesMax))
         }
@@ -29,12 +35,6 @@ public enum LicenseAuthoring {
             ?? type.defaultValidityYears.map { from.adding(years: $0) }
         if let until, until < from {
             throw .invalid(.validityEndsBeforeStart(from: from.description, until: until.description))
-        }
-        let id: ResidentID
-        do {
-            id = try ResidentID(idNumber, today: today)
-        } catch {
-            throw .invalidHolder(error)
         }
         return LicenseEvent.Issue(
             licenseType: code, province: province, holderRef: HolderRef(id: id, key: holderKey),

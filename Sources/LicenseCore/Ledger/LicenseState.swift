@@ -141,6 +141,9 @@ public enum LicenseEventError: Error, Equatable, CustomStringConvertible {
     case renewalNotLater(license: LicenseID, current: CivilDate, requested: CivilDate)
     case renewalBeforeStart(license: LicenseID, validFrom: CivilDate, validUntil: CivilDate)
     case doesNotExpire(LicenseID)
+    /// The catalog allows one license of this type per citizen nationally, and the
+    /// holder already has one that is neither revoked nor expired.
+    case alreadyHoldsType(type: String, existing: LicenseID)
 
     public var code: String {
         switch self {
@@ -154,6 +157,7 @@ public enum LicenseEventError: Error, Equatable, CustomStringConvertible {
         case .renewalNotLater: "renewal_not_later"
         case .renewalBeforeStart: "renewal_before_start"
         case .doesNotExpire: "does_not_expire"
+        case .alreadyHoldsType: "already_holds_type"
         }
     }
 
@@ -172,6 +176,8 @@ public enum LicenseEventError: Error, Equatable, CustomStringConvertible {
         case let .renewalBeforeStart(id, from, until):
             "renewal of license \(id) to \(until) ends before it starts (\(from))"
         case let .doesNotExpire(id): "license \(id) does not expire and cannot be renewed"
+        case let .alreadyHoldsType(type, existing):
+            "the holder already holds a '\(type)' (license \(existing)); a citizen may hold only one"
         }
     }
 }

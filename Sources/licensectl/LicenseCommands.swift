@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import LicenseAPI
+
+struct Issue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Issue a license; prints its id.")
+
+    @OptionGroup var connection: Connection
+    @Option(help: "License type code (see `licensectl catalog`).") var type: String
+    @Option(help: "The holder's 18-character resident ID number.") var holder: String
+    @Option(name: .customLong("attr"), help: "Attribute name=value; repeat for each.") var attributes: [String] = []
+    @Option(help: "First day of validity, YYYY-MM-DD (default today).") var validFrom: String?
+    @Option(help: "Last day of validity, YYYY-MM-DD (default from the catalog).") var validUntil: String?
+
+    func run() async throws {
+        try await reporting {
+            let request = IssueRequest(type: type, holder: holder, attributes: try keyValues(attributes, option: "--attr"),
+                                       validFrom: validFrom, validUntil: validUntil)
+            let license: LicenseDocument = try await connection.client().post("v1/licenses", request)
+            try connection.emit(license) { $0.id }
+        }
+    }
+}
+
+struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show one license.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "License id.") var id: String
+
+    func run() async throws {
+        try await reporting {
+            let license: LicenseDocument = try await connection.client().get("v1/licenses/\(id)")
+            try connection.emit(license, human: LicenseText.record)
+        }
+    }
+}
+
+struct Holder: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List every license of a citizen (the lookup is written to the audit log).")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "Resident ID number, or - to read it from standard input (keeps it out of shell history).")
+    var idNumber: String
+    @Option(help: "Why the lookup is made; recorded in the audit log.") var purpose = "service window enquiry"
+
+    func run() async throws {
+        try await reporting {
+            var number = idNumber
+            if number == "-" {
+                guard let line = readLine(strippingNewline: true) else { throw CLIError("no ID number on standard input") }
+                number = line.trimmingCharacters(in: .whitespaces)
+            }
+            let found: HolderLookupResponse = try await connection.client().post(
+                "v1/holders/lookup", HolderLookupRequest(holder: number, purpose: purpose))
+            try connection.emit(found) { found in
+                "holder \(found.holder): \(found.licenses.count) license(s)\n" + LicenseText.list(found.licenses)
+            }
+        }
+    }
+}
+
+struct Amend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change attributes of a license.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "License id.") var id: String
+    @Option(name: .customLong("set"), help: "Attribute name=value to set; repeatable.") var set: [String] = []
+    @Option(name: .customLong("remove"), help: "Optional attribute to remove; repeatable.") var remove: [String] = []
+    @Option(help: "Why.") var reason: String?
+
+    func run() async throws {
+        try await reporting {
+            let request = AmendRequest(set: try keyValues(set, option: "--set"), remove: remove, reason: reason)
+            let license: LicenseDocument = try await connection.client().post("v1/licenses/\(id)/amend", request)
+            try connection.emit(license, human: LicenseText.record)
+        }
+    }
+}
+
+struct Renew: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Extend a license's validity.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "License id.") var id: String
+    @Option(help: "New last day of validity, YYYY-MM-DD.") var validUntil: String
+    @Option(help: "Why.") var reason: String?
+
+    func run() async throws {
+        try await reporting {
+            let license: LicenseDocument = try await connection.client().post(
+                "v1/licenses/\(id)/renew", RenewRequest(validUntil: validUntil, reason: reason))
+            try connection.emit(license, human: LicenseText.record)
+        }
+    }
+}
+
+/// suspend, reinstate and revoke differ only in their path and whether a reason is required.
+protocol StatusChangeCommand: AsyncParsableCommand {
+    static var action: String { get }
+    var connection: Connection { get }
+    var id: String { get }
+    var reason: String? { get }
+}
+
+extension StatusChangeCommand {
+    func run() async throws {
+        try await reporting {
+            let license: LicenseDocument = try await connection.client().post(
+                "v1/licenses/\(id)/\(Self.action)", ReasonRequest(reason: reason))
+            try connection.emit(license, human: LicenseText.record)
+        }
+    }
+}
+
+struct Suspend: StatusChangeCommand {
+    static let configuration = CommandConfiguration(abstract: "Suspend an active license.")
+    static let action = "suspend"
+    @OptionGroup var connection: Connection
+    @Argument(help: "License id.") var id: String
+    @Option(help: "Why (required).") var reason: String?
+}
+
+struct Reinstate: StatusChangeCommand {
+    static let configuration = CommandConfiguration(abstract: "Reinstate a suspended license.")
+    static let action = "reinstate"
+    @OptionGroup var connection: Connection
+    @Argument(help: "License id.") var id: String
+    @Option(help: "Why.") var reason: String?
+}
+
+struct Revoke: StatusChangeCommand {
+    static let configuration = CommandConfiguration(abstract: "Revoke a license (final).")
+    static let action = "revoke"
+    @OptionGroup var connection: Connection
+    @Argument(help: "License id.") var id: String
+    @Option(help: "Why (required).") var reason: String?
+}
+
+/// Human forms of licenses.
+enum LicenseText {
+    static func record(_ license: LicenseDocument) -> String {
+        var pairs: [(String, String)] = [
+            ("id", license.id),
+            ("type", "\(license.type) (\(license.typeName))"),
+            ("status", license.status + (license.statusReason.isEmpty ? "" : " — \(license.statusReason)")),
+            ("holder", license.holder),
+            ("issuer", "\(license.issuer.node) \(license.issuer.provinceName) \(license.issuer.province) (key \(license.issuer.keyID))"),
+            ("valid from", license.validFrom),
+            ("valid until", license.validUntil ?? "does not expire"),
+        ]
+        for (name, value) in license.attributes.sorted(by: { $0.key < $1.key }) {
+            pairs.append(("  " + name, value))
+        }
+        pairs += [("issued at", license.issuedAt), ("updated at", license.updatedAt), ("events", String(license.events))]
+        return Table.record(pairs)
+    }
+
+    static func list(_ licenses: [LicenseDocument]) -> String {
+        Table(headers: ["ID", "TYPE", "STATUS", "ISSUER", "VALID FROM", "VALID UNTIL"], rows: licenses.map {
+            [$0.id, $0.type, $0.status, "\($0.issuer.node) \($0.issuer.province)", $0.validFrom, $0.validUntil ?? "-"]
+        }).render()
+    }
+}

@@ -1,0 +1,120 @@
+import ArgumentParser
+import Foundation
+import LicenseAPI
+import LicenseCore
+import LicenseStore
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the node: identity, entries, version vector, ledger digest.")
+
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await reporting {
+            let status: StatusDocument = try await connection.client().get("v1/status")
+            try connection.emit(status) { status in
+                let head = Table.record([
+                    ("node", status.nodeID),
+                    ("province", "\(status.provinceName) \(status.province)"),
+                    ("issuer key", status.keyID),
+                    ("entries", String(status.entries)),
+                    ("ledger digest", status.ledgerDigest),
+                    ("catalog", "version \(status.catalogVersion)"),
+                    ("started at", status.startedAt),
+                ])
+                let vector = Table(headers: ["ORIGIN", "SEQ"],
+                                   rows: status.versionVector.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
+                return head + "\n\nversion vector\n" + vector.render()
+            }
+        }
+    }
+}
+
+struct Catalog: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the license types of the national catalog.")
+
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await reporting {
+            let catalog: CatalogDocument = try await connection.client().get("v1/catalog")
+            try connection.emit(catalog) { catalog in
+                Table(headers: ["CODE", "NAME", "VALIDITY", "ONCE", "REQUIRED", "OPTIONAL"], rows: catalog.types.map { type in
+                    [type.code, "\(type.nameZH) \(type.nameEN)",
+                     type.defaultValidityYears.map { "\($0) years" } ?? "none",
+                     type.oncePerHolder ? "yes" : "no",
+                     type.attributes.filter(\.required).map(\.name).joined(separator: ","),
+                     type.attributes.filter { !$0.required }.map(\.name).joined(separator: ",")]
+                }).render()
+            }
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the most recent audit records (holder lookups).")
+
+    @OptionGroup var connection: Connection
+    @Option(help: "How many records (1–1000).") var limit = 50
+
+    func run() async throws {
+        try await reporting {
+            let audit: AuditDocument = try await connection.client().get("v1/audit?limit=\(limit)")
+            try connection.emit(audit) { audit in
+                Table(headers: ["AT", "ACTOR", "ACTION", "HOLDER REF", "PURPOSE"], rows: audit.records.map {
+                    [$0.at, $0.actor, $0.action, String(($0.holderRef ?? $0.licenseID ?? "-").prefix(16)), $0.purpose]
+                }).render()
+            }
+        }
+    }
+}
+
+/// Offline: opens the ledger read-only and re-verifies everything in it.
+struct VerifyLedger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify-ledger",
+        abstract: "Offline: re-verify every signature, hash chain and license view of a ledger.")
+
+    @Option(help: "Data directory holding ledger.sqlite.") var dataDir = "./licensed-data"
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Result: Encodable {
+        let valid: Bool
+        let entries: UInt64
+        let origins: Int
+        let licenses: Int
+        let problems: [String]
+        let problemsNotListed: Int
+
+        enum CodingKeys: String, CodingKey {
+            case valid, entries, origins, licenses, problems
+            case problemsNotListed = "problems_not_listed"
+        }
+    }
+
+    func run() async throws {
+        try await reporting {
+            let path = (dataDir as NSString).appendingPathComponent("ledger.sqlite")
+            let report: LedgerVerifier.Report
+            do {
+                report = try LedgerVerifier.verify(try LedgerStore(path: path, readOnly: true))
+            } catch {
+                throw CLIError("\(error)")
+            }
+            let result = Result(valid: report.isValid, entries: report.entries, origins: report.origins,
+                                licenses: report.licenses, problems: report.problems,
+                                problemsNotListed: report.problemsNotListed)
+            if json {
+                print(String(decoding: try JSON.encoder(pretty: true).encode(result), as: UTF8.self))
+            } else {
+                print(Table.record([
+                    ("ledger", path), ("entries", String(report.entries)), ("origins", String(report.origins)),
+                    ("licenses", String(report.licenses)), ("result", report.isValid ? "valid" : "INVALID"),
+                ]))
+                for problem in report.problems { print("  - \(problem)") }
+                if report.problemsNotListed > 0 { print("  ... and \(report.problemsNotListed) more") }
+            }
+            if !report.isValid { throw ExitCode(1) }
+        }
+    }
+}
