@@ -98,7 +98,10 @@ let package = Package(
         .testTarget(name: "LicenseStoreTests", dependencies: ["LicenseStore"], swiftSettings: strict),
         .testTarget(
             name: "LicenseNodeTests",
-            dependencies: ["LicenseNode"],
+            dependencies: [
+                "LicenseNode",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
     ]

@@ -14,6 +14,11 @@ public enum Role: String, Codable, CaseIterable, Sendable, Comparable {
 public struct Principal: Sendable, Equatable {
     public let name: String
     public let roles: Set<Role>
+
+    public init(name: String, roles: Set<Role>) {
+        self.name = name
+        self.roles = roles
+    }
 }
 
 /// The admin API's bearer tokens, kept in `tokens.json` (mode 0600) as BLAKE2b-256

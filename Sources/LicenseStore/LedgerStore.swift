@@ -111,6 +111,12 @@ public final class LedgerStore: Sendable {
         try run { try pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 } }
     }
 
+    /// Moves the WAL's content into the main database file and truncates the WAL, so
+    /// that the file sizes measure the ledger (used by the benchmark and backups).
+    public func checkpoint() throws(StoreError) {
+        try run { try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") } }
+    }
+
     // MARK: - Issuer keys
 
     /// Records an issuer key this node trusts. Idempotent; a key id is never rebound.

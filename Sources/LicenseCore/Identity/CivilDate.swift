@@ -37,7 +37,10 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// The civil date of a Unix time in milliseconds at a fixed UTC offset.
     /// China uses UTC+8 all year, so the network's "today" is `offsetSeconds: 8 * 3600`.
     public init(unixMilliseconds: Int64, offsetSeconds: Int) {
-        let seconds = unixMilliseconds / 1000 + Int64(offsetSeconds)
+        // Floor division: Swift's `/` truncates toward zero, which would put the last
+        // second before the epoch (-999...-1 ms) on 1970-01-01.
+        let (quotient, remainder) = unixMilliseconds.quotientAndRemainder(dividingBy: 1000)
+        let seconds = (remainder < 0 ? quotient - 1 : quotient) + Int64(offsetSeconds)
         let days = Int(seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400)
         self = CivilDate(daysSinceEpoch: days)
     }

@@ -69,7 +69,7 @@ public struct EntryBody: Equatable, Sendable {
         } catch {
             throw .malformed("entry body is not a valid lx.v1.EntryBody: \(error)")
         }
-        guard message.unknownFields.data.isEmpty else { throw .malformed("entry body has unknown fields") }
+        guard !Self.hasUnknownFields(message) else { throw .malformed("entry body has unknown fields") }
         guard message.version == Self.currentVersion else {
             throw .malformed("entry body version \(message.version) is not supported (expected \(Self.currentVersion))")
         }
@@ -101,6 +101,28 @@ public struct EntryBody: Equatable, Sendable {
         self.hlc = HybridTimestamp(wallMilliseconds: message.hlc.wallMs, logical: message.hlc.logical)
         self.keyID = message.keyID
         self.event = try Self.event(from: kind)
+    }
+
+    /// True when the body or any message nested in it carries fields this version does
+    /// not know. Unknown fields anywhere are refused: a signed body must mean exactly what
+    /// every node decodes from it, with nothing smuggled alongside.
+    private static func hasUnknownFields(_ m: LXEntryBody) -> Bool {
+        if !m.unknownFields.data.isEmpty || !m.hlc.unknownFields.data.isEmpty || !m.event.unknownFields.data.isEmpty {
+            return true
+        }
+        if m.context.contains(where: { !$0.unknownFields.data.isEmpty }) { return true }
+        switch m.event.kind {
+        case let .issue(e)?:
+            return !e.unknownFields.data.isEmpty || e.attributes.contains { !$0.unknownFields.data.isEmpty }
+        case let .amend(e)?:
+            return !e.unknownFields.data.isEmpty || e.set.contains { !$0.unknownFields.data.isEmpty }
+        case let .renew(e)?:
+            return !e.unknownFields.data.isEmpty
+        case let .suspend(e)?, let .reinstate(e)?, let .revoke(e)?:
+            return !e.unknownFields.data.isEmpty
+        case nil:
+            return false
+        }
     }
 
     // MARK: - Event mapping

@@ -1,0 +1,276 @@
+import ArgumentParser
+import Foundation
+import LicenseAPI
+import LicenseCore
+import LicenseNode
+import LicenseStore
+
+/// `licensed-bench`: measures the figures the issues name, next to this machine's own
+/// Ed25519 rates measured in the same run. Run in release:
+///
+///     swift run -c release licensed-bench
+///
+/// Results go to standard output as a table and, with --json FILE, as JSON.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "licensed-bench",
+                                                    abstract: "Benchmark the ledger on this machine.")
+
+    @Option(help: "Licenses issued through the group-commit path.") var issues = 100_000
+    @Option(help: "Concurrent issuing tasks.") var concurrency = 256
+    @Option(help: "Licenses in the large ledger for lookup and restart figures (0 skips).") var licenses = 1_000_000
+    @Option(help: "Holder lookups to time.") var lookups = 20_000
+    @Option(help: "Scratch directory (removed afterwards).") var workDir = NSTemporaryDirectory() + "licensed-bench"
+    @Option(help: "Also write the results as JSON to this file.") var json: String?
+
+    func run() async throws {
+        try? FileManager.default.removeItem(atPath: workDir)
+        defer { try? FileManager.default.removeItem(atPath: workDir) }
+        var results = Results()
+        results.cores = ProcessInfo.processInfo.activeProcessorCount
+        report("machine: \(results.cores) cores")
+
+        let crypto = CryptoRates.measure()
+        results.signPerSecond = crypto.sign
+        results.verifyPerSecond = crypto.verify
+        results.verifyPerSecondAllCores = crypto.verifyAllCores
+        report(String(format: "ed25519: sign %.0f/s, verify %.0f/s (1 thread), verify %.0f/s (%d threads)",
+                      crypto.sign, crypto.verify, crypto.verifyAllCores, results.cores))
+
+        let throughput = try await issueThroughput()
+        results.issuesPerSecond = throughput
+        report(String(format: "issue (sign + durable group commit): %.0f licenses/s = %.2f × single-thread sign rate",
+                      throughput, throughput / crypto.sign))
+
+        if licenses > 0 {
+            try await largeLedger(&results)
+        }
+        if let json {
+            let data = try JSONEncoder().encode(results)
+            try data.write(to: URL(fileURLWithPath: json))
+        }
+    }
+
+    func report(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    /// Issues through LicenseService (validation, signing, group commit, synchronous=FULL)
+    /// from `concurrency` tasks at once.
+    func issueThroughput() async throws -> Double {
+        let (service, _, lock) = try NodeRuntime.prepare(
+            NodeRuntime.Options(dataDirectory: workDir + "/issue", adminPort: 0), clock: SystemClock())
+        defer { withExtendedLifetime(lock) {} }
+        let perTask = max(1, issues / concurrency)
+        let started = ContinuousClock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for task in 0..<concurrency {
+                group.addTask {
+                    for index in 0..<perTask {
+                        let n = task * perTask + index
+                        _ = try await service.issue(IssueRequest(
+                            type: "residence_permit", holder: Holders.number(n),
+                            attributes: ["city": "广州", "address": "No. \(n)"], validFrom: nil, validUntil: nil))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return Double(perTask * concurrency) / started.duration(to: .now).seconds
+    }
+
+    /// Builds a ledger of `licenses` licenses, then measures holder lookups, restart
+    /// to ready, and bytes on disk per license.
+    func largeLedger(_ results: inout Results) async throws {
+        let path = workDir + "/large"
+        try await fillAndQuery(path: path, &results)
+        // The node of fillAndQuery is released (lock and database closed) by now.
+        results.restartSeconds = try Self.timeRestart(path: path, expectedEntries: UInt64(licenses))
+        report(String(format: "restart to ready with %d entries: %.3f s", licenses, results.restartSeconds))
+    }
+
+    func fillAndQuery(path: String, _ results: inout Results) async throws {
+        let (service, directory, lock) = try NodeRuntime.prepare(
+            NodeRuntime.Options(dataDirectory: path, adminPort: 0), clock: SystemClock())
+        let catalog = service.catalog
+        let signer = service.material.signer
+        let holderKey = service.material.holderKey
+        let today = SystemClock().today()
+        let fillStarted = ContinuousClock.now
+        var written = 0
+        let batch = LedgerWriter.batchEventsMax
+        while written < licenses {
+            let count = min(batch, licenses - written)
+            let events: [LicenseEvent] = (written..<written + count).map { n in
+                .issue(Holders.issue(n, holderKey: holderKey, today: today))
+            }
+            let outcome = try await service.store.author(events, signer: signer, catalog: catalog,
+                                                         physicalMilliseconds: SystemClock().nowMilliseconds(), today: today)
+            precondition(outcome.allSatisfy { if case .success = $0 { true } else { false } }, "fill refused an event")
+            written += count
+            if written % 100_000 == 0 { report("  filled \(written) licenses") }
+        }
+        let fillSeconds = fillStarted.duration(to: .now).seconds
+        results.fillPerSecond = Double(licenses) / fillSeconds
+        report(String(format: "fill: %d licenses in %.1f s (%.0f/s, batches of %d)", licenses, fillSeconds,
+                      results.fillPerSecond, batch))
+
+        // Lookups by holder: the store query alone, then the API path with its durable audit write.
+        var generator = SplitMix64(seed: 42)
+        var queryTimes: [Double] = []
+        for _ in 0..<lookups {
+            let n = Int(generator.next() % UInt64(licenses))
+            let ref = HolderRef(id: try ResidentID(Holders.number(n), today: today), key: holderKey)
+            let started = ContinuousClock.now
+            let found = try service.store.licenses(holder: ref)
+            queryTimes.append(started.duration(to: .now).seconds * 1000)
+            precondition(!found.isEmpty, "holder \(n) has no license")
+        }
+        results.lookupMillisecondsP50 = percentile(queryTimes, 0.50)
+        results.lookupMillisecondsP99 = percentile(queryTimes, 0.99)
+        report(String(format: "holder lookup (store query, %d licenses): p50 %.3f ms, p99 %.3f ms", licenses,
+                      results.lookupMillisecondsP50, results.lookupMillisecondsP99))
+        let principal = Principal.benchmark
+        var auditedTimes: [Double] = []
+        for _ in 0..<min(lookups, 5_000) {
+            let n = Int(generator.next() % UInt64(licenses))
+            let started = ContinuousClock.now
+            _ = try await service.lookup(holder: Holders.number(n), purpose: "benchmark", by: principal)
+            auditedTimes.append(started.duration(to: .now).seconds * 1000)
+        }
+        results.auditedLookupMillisecondsP50 = percentile(auditedTimes, 0.50)
+        results.auditedLookupMillisecondsP99 = percentile(auditedTimes, 0.99)
+        report(String(format: "holder lookup with durable audit record: p50 %.3f ms, p99 %.3f ms",
+                      results.auditedLookupMillisecondsP50, results.auditedLookupMillisecondsP99))
+
+        try service.store.checkpoint()
+        let bytes = ["ledger.sqlite", "ledger.sqlite-wal"].reduce(0) { sum, name in
+            sum + ((try? FileManager.default.attributesOfItem(atPath: directory.path + "/" + name)[.size] as? Int) ?? 0)
+        }
+        results.bytesPerLicense = Double(bytes) / Double(licenses)
+        report(String(format: "disk: %.0f bytes per license (%.0f MB for %d)", results.bytesPerLicense,
+                      Double(bytes) / 1e6, licenses))
+        withExtendedLifetime(lock) {}
+    }
+
+    /// Times a start of the node in `path` up to the point where it can serve: data
+    /// directory, lock, catalog, ledger open, and the first status.
+    static func timeRestart(path: String, expectedEntries: UInt64) throws -> Double {
+        let started = ContinuousClock.now
+        let (service, _, lock) = try NodeRuntime.prepare(NodeRuntime.Options(dataDirectory: path, adminPort: 0),
+                                                         clock: SystemClock())
+        let status = try service.status()
+        precondition(status.entries == expectedEntries, "restart lost entries")
+        let seconds = started.duration(to: .now).seconds
+        withExtendedLifetime(lock) {}
+        return seconds
+    }
+
+    func percentile(_ values: [Double], _ p: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
+    }
+}
+
+struct Results: Codable {
+    var cores = 0
+    var signPerSecond = 0.0
+    var verifyPerSecond = 0.0
+    var verifyPerSecondAllCores = 0.0
+    var issuesPerSecond = 0.0
+    var fillPerSecond = 0.0
+    var lookupMillisecondsP50 = 0.0
+    var lookupMillisecondsP99 = 0.0
+    var auditedLookupMillisecondsP50 = 0.0
+    var auditedLookupMillisecondsP99 = 0.0
+    var bytesPerLicense = 0.0
+    var restartSeconds = 0.0
+}
+
+/// Deterministic synthetic citizens: two licenses per holder.
+enum Holders {
+    static let epoch = CivilDate(year: 1950, month: 1, day: 1)!
+
+    /// A valid ID number for holder slot `n / 2`.
+    static func number(_ n: Int) -> String {
+        let holder = n / 2
+        let birth = epoch.adding(days: holder / 1000)
+        let sequence = holder % 1000
+        func pad(_ v: Int, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: w - s.count) + s
+        }
+        let first17 = "110105" + pad(birth.year, 4) + pad(birth.month, 2) + pad(birth.day, 2) + pad(sequence, 3)
+        return first17 + String(UnicodeScalar(ResidentID.checkCharacter(for: Array(first17.utf8)[...])))
+    }
+
+    static func issue(_ n: Int, holderKey: HolderKey, today: CivilDate) -> LicenseEvent.Issue {
+        let id: ResidentID
+        do {
+            id = try ResidentID(number(n), today: today)
+        } catch {
+            preconditionFailure("synthetic ID number \(n) is invalid: \(error)")
+        }
+        return LicenseEvent.Issue(
+            licenseType: "residence_permit", province: "110000", holderRef: HolderRef(id: id, key: holderKey),
+            holderMasked: id.masked, attributes: ["address": "No. \(n)", "city": "北京"], validFrom: today,
+            validUntil: today.adding(years: 1))
+    }
+}
+
+/// Ed25519 rates of this machine, measured with the same library calls the ledger uses.
+enum CryptoRates {
+    static func measure() -> (sign: Double, verify: Double, verifyAllCores: Double) {
+        guard let key = try? SigningKey(seed: [UInt8](repeating: 7, count: 32)) else {
+            preconditionFailure("a 32-byte seed is always a valid Ed25519 seed")
+        }
+        let message = [UInt8](repeating: 0x42, count: 220)
+        let count = 20_000
+        var started = ContinuousClock.now
+        var signature: [UInt8] = []
+        for _ in 0..<count { signature = key.signature(for: message) }
+        let sign = Double(count) / started.duration(to: .now).seconds
+        started = ContinuousClock.now
+        var valid = 0
+        for _ in 0..<count where key.publicKey.isValidSignature(signature, for: message) { valid += 1 }
+        let verify = Double(count) / started.duration(to: .now).seconds
+        precondition(valid == count)
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let signed = signature
+        started = ContinuousClock.now
+        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+            for _ in 0..<count { _ = key.publicKey.isValidSignature(signed, for: message) }
+        }
+        let verifyAllCores = Double(count * threads) / started.duration(to: .now).seconds
+        return (sign, verify, verifyAllCores)
+    }
+}
+
+/// A small seeded generator, so every run looks up the same holders.
+struct SplitMix64 {
+    var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension Principal {
+    static var benchmark: Principal { Principal(name: "benchmark", roles: [.clerk]) }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+/// The built `licensed` and `licensectl` binaries, driven as an operator would: real
+/// processes, real signals. Each test cleans up the processes it started, by PID.
+@Suite("Processes")
+struct ProcessTests {
+    @Test func standaloneNode_issueShowLookupStatusStopRestartVerify() throws {
+        let scratch = TemporaryDirectory()
+        let data = scratch.path + "/node"
+        let node = try Daemon.start(["--data-dir", data, "--province", "310000", "--admin-port", "0"])
+        defer { node.kill() }
+        #expect(node.banner.contains("node 'sh'"))
+        #expect(node.banner.contains("admin token  \(data)/admin.token"))
+
+        let issued = try CLI.run("issue", "--data-dir", data, "--type", "driving_licence", "--holder", holderB,
+                                 "--attr", "licence_class=C1", "--attr", "first_issue_date=2015-01-01")
+        #expect(issued.status == 0, "\(issued.stderr)")
+        let id = issued.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(id.count == 32)
+
+        let shown = try CLI.run("show", id, "--data-dir", data, "--json")
+        let license = try #require(shown.json)
+        for key in ["id", "type", "status", "issuer", "valid_from", "valid_until"] {
+            #expect(license[key] != nil, "license JSON lacks \(key)")
+        }
+        #expect(license["status"] as? String == "active")
+
+        let table = try CLI.run("holder", holderB, "--data-dir", data)
+        #expect(table.stdout.contains(id))
+        #expect(table.stdout.contains("ID") && table.stdout.contains("VALID UNTIL"))
+        #expect(!table.stdout.contains(holderB))
+
+        let refused = try CLI.run("issue", "--data-dir", data, "--type", "driving_licence",
+                                  "--holder", "310104199001011230", "--attr", "licence_class=C1",
+                                  "--attr", "first_issue_date=2015-01-01")
+        #expect(refused.status != 0)
+        #expect(refused.stdout.isEmpty)
+        #expect(refused.stderr.contains("check character"))
+
+        let status = try #require(try CLI.run("status", "--data-dir", data, "--json").json)
+        for key in ["node_id", "province", "entries", "version_vector", "ledger_digest"] {
+            #expect(status[key] != nil, "status JSON lacks \(key)")
+        }
+        #expect(status["entries"] as? Int == 1)
+
+        #expect(node.stop(signal: SIGTERM) == 0)
+        #expect(!FileManager.default.fileExists(atPath: data + "/admin.url"))
+        let verified = try CLI.run("verify-ledger", "--data-dir", data)
+        #expect(verified.status == 0)
+        #expect(verified.stdout.contains("valid"))
+
+        let again = try Daemon.start(["--data-dir", data, "--admin-port", "0"])
+        defer { again.kill() }
+        #expect(again.banner.contains("(1 entries)"))
+        let afterRestart = try #require(try CLI.run("show", id, "--data-dir", data, "--json").json)
+        #expect(afterRestart["id"] as? String == id)
+        #expect(again.stop(signal: SIGINT) == 0)
+    }
+
+    @Test func licensectl_withoutARunningNode_saysSoOnStderr() throws {
+        let scratch = TemporaryDirectory()
+        let result = try CLI.run("status", "--node", "http://127.0.0.1:1", "--data-dir", scratch.path)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot reach licensed"))
+    }
+}
+
+/// Where `swift build` put the executables: beside the test binary.
+enum Binaries {
+    static func path(_ name: String) throws -> String {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path,
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent(".build/debug").path,
+        ]
+        for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/" + name) {
+            return directory + "/" + name
+        }
+        throw TestFailure("\(name) is not built; run `swift build --build-tests` first (looked in \(candidates))")
+    }
+}
+
+struct CLIResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    var json: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any]
+    }
+}
+
+enum CLI {
+    static func run(_ arguments: String...) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Binaries.path("licensectl"))
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["LICENSECTL_TOKEN"] = nil
+        environment["LICENSECTL_NODE"] = nil
+        process.environment = environment
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                         stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A `licensed` process, started and waited for until it prints its "ready" line.
+final class Daemon {
+    let process: Process
+    let banner: String
+
+    private init(process: Process, banner: String) {
+        self.process = process
+        self.banner = banner
+    }
+
+    static func start(_ arguments: [String]) throws -> Daemon {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Binaries.path("licensed"))
+        process.arguments = arguments + ["--log-level", "warning"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        // Bounded: each read returns what arrived or, once the process is gone, nothing.
+        for _ in 0..<1000 where !text.contains("\nready") {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            text += String(decoding: chunk, as: UTF8.self)
+        }
+        guard text.contains("\nready") else {
+            process.terminate()
+            process.waitUntilExit()
+            throw TestFailure("licensed did not become ready; it printed: \(text)")
+        }
+        return Daemon(process: process, banner: text)
+    }
+
+    /// Sends `signal` and waits for the exit; returns the exit status.
+    func stop(signal: Int32) -> Int32 {
+        Foundation.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Cleanup by PID, whatever state the test left the process in.
+    func kill() {
+        if process.isRunning {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+}
