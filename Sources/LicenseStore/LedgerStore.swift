@@ -16,6 +16,12 @@ public final class LedgerStore: Sendable {
     /// The node's hybrid clock; advanced inside write transactions only.
     private let clock: Mutex<HybridClock>
 
+    /// Page cache of the writer connection and of each reader connection.
+    static let writerCacheKibibytes = 64 * 1024
+    static let readerCacheKibibytes = 8 * 1024
+    /// WAL size (in 4 KiB pages) that triggers a checkpoint.
+    static let walCheckpointPages = 8192
+
     public struct Identity: Equatable, Sendable {
         public let nodeID: String
         public let province: String
@@ -35,6 +41,9 @@ public final class LedgerStore: Sendable {
         config.readonly = readOnly
         config.label = "ledger"
         config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = -\(Self.readerCacheKibibytes)")
+        }
         do {
             if readOnly, !FileManager.default.fileExists(atPath: path) {
                 throw StoreError.cannotOpen(path: path, detail: "no such file")
@@ -45,6 +54,10 @@ public final class LedgerStore: Sendable {
                 // opening; FULL is what makes an acknowledged commit survive power loss.
                 try pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = FULL")
+                    // The writer keeps the hot index pages of a large ledger in memory, and
+                    // checkpoints less often so a page dirtied by many batches is written back once.
+                    try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKibibytes)")
+                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.walCheckpointPages)")
                 }
                 try Schema.migrator.migrate(pool)
             }
@@ -191,14 +204,16 @@ public final class LedgerStore: Sendable {
     ) throws -> [Result<Authored, LicenseRequestError>] {
         var context = try Self.versionVector(db)
         var head = try Self.head(of: signer.origin, db)
-        var states: [LicenseID: LicenseState] = [:]
+        // Licenses this batch touched, with their row numbers.
+        var states: [LicenseID: (row: Int64, state: LicenseState)] = [:]
         var results: [Result<Authored, LicenseRequestError>] = []
         results.reserveCapacity(events.count)
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO entries (origin, seq, id, license_id, body, signature) VALUES (?, ?, ?, ?, ?, ?)
+            INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
             """)
         for event in events {
             let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
+            var current: (row: Int64, state: LicenseState)?
             var after: LicenseState?
             if case let .issue(issue) = event, catalog[issue.licenseType]?.oncePerHolder == true,
                let existing = try Self.heldLicense(of: issue, today: today, batch: states, db) {
@@ -206,12 +221,14 @@ public final class LedgerStore: Sendable {
                 continue
             }
             if let target = event.targetLicense {
-                guard let current = try states[target] ?? Self.license(target, db) else {
+                current = try states[target] ?? LicenseRow.fetch(target, in: db)
+                guard let current else {
                     results.append(.failure(.rejected(.unknownLicense(target))))
                     continue
                 }
                 do {
-                    after = try LicenseAuthoring.check(event, on: current, author: signer.origin, at: hlc, catalog: catalog)
+                    after = try LicenseAuthoring.check(event, on: current.state, author: signer.origin, at: hlc,
+                                                       catalog: catalog)
                 } catch {
                     results.append(.failure(error))
                     continue
@@ -221,12 +238,17 @@ public final class LedgerStore: Sendable {
                                  hlc: hlc, keyID: signer.keyID, event: event)
             let entry = Entry.sign(body, with: signer.key)
             let state = try after ?? LicenseState(issuing: entry)
+            let row: Int64
+            if let current {
+                row = current.row
+                try LicenseRow.update(state, row: row, in: db)
+            } else {
+                row = try LicenseRow.insert(state, in: db)
+            }
             try insert.execute(arguments: [
-                signer.origin, Int64(body.seq), Data(entry.id.bytes), entry.licenseID.text,
-                Data(entry.bodyBytes), Data(entry.signature),
+                signer.origin, Int64(body.seq), Data(entry.id.bytes), row, Data(entry.bodyBytes), Data(entry.signature),
             ])
-            try LicenseRow.upsert(state, in: db)
-            states[state.id] = state
+            states[state.id] = (row, state)
             head = (body.seq, entry.id, hlc)
             context[signer.origin] = body.seq
             results.append(.success(Authored(entry: entry, state: state)))
@@ -243,7 +265,8 @@ public final class LedgerStore: Sendable {
 
     /// A license of the issue's type that its holder still holds (not revoked, not
     /// expired), looking at this batch's states before the stored ones.
-    private static func heldLicense(of issue: LicenseEvent.Issue, today: CivilDate, batch: [LicenseID: LicenseState],
+    private static func heldLicense(of issue: LicenseEvent.Issue, today: CivilDate,
+                                    batch: [LicenseID: (row: Int64, state: LicenseState)],
                                     _ db: Database) throws -> LicenseID? {
         func holds(_ state: LicenseState) -> Bool {
             guard state.holderRef == issue.holderRef, state.licenseType == issue.licenseType else { return false }
@@ -252,12 +275,9 @@ public final class LedgerStore: Sendable {
             case .revoked, .expired: return false
             }
         }
-        var stored = try Row.fetchAll(db, sql: """
-            SELECT \(LicenseRow.columns) FROM licenses WHERE holder_ref = ? AND type = ? AND status != 'revoked'
-            """, arguments: [Data(issue.holderRef.bytes), issue.licenseType]).map(LicenseRow.decode)
-        stored = stored.map { batch[$0.id] ?? $0 }
-        let candidates = stored + batch.values.filter { state in !stored.contains { $0.id == state.id } }
-        return candidates.filter(holds).map(\.id).min()
+        let stored = try LicenseRow.fetch(holder: issue.holderRef, in: db).map { batch[$0.id]?.state ?? $0 }
+        let fresh = batch.values.map(\.state).filter { state in !stored.contains { $0.id == state.id } }
+        return (stored + fresh).filter(holds).map(\.id).min()
     }
 
     // MARK: - Reading
@@ -293,16 +313,14 @@ public final class LedgerStore: Sendable {
     }
 
     public func license(_ id: LicenseID) throws(StoreError) -> LicenseState? {
-        try run { try pool.read { db in try Self.license(id, db) } }
+        try run { try pool.read { db in try LicenseRow.fetch(id, in: db)?.state } }
     }
 
     /// Every license of one holder, oldest first.
     public func licenses(holder: HolderRef) throws(StoreError) -> [LicenseState] {
         try run {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT \(LicenseRow.columns) FROM licenses WHERE holder_ref = ?",
-                                 arguments: [Data(holder.bytes)])
-                    .map(LicenseRow.decode)
+                try LicenseRow.fetch(holder: holder, in: db)
                     .sorted { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }
             }
         }
@@ -312,8 +330,10 @@ public final class LedgerStore: Sendable {
     public func entries(license id: LicenseID) throws(StoreError) -> [Entry] {
         try run {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT body, signature FROM entries WHERE license_id = ? ORDER BY origin, seq",
-                                 arguments: [id.text]).map(Self.entry)
+                try Row.fetchAll(db, sql: """
+                    SELECT body, signature FROM entries
+                    WHERE license_row = (SELECT row FROM licenses WHERE id = ?) ORDER BY origin, seq
+                    """, arguments: [LicenseRow.idBlob(id)]).map(Self.entry)
             }
         }
     }
@@ -348,11 +368,6 @@ public final class LedgerStore: Sendable {
         return (UInt64(row["head_seq"] as Int64), try EntryID(bytes: [UInt8](id)),
                 HybridTimestamp(wallMilliseconds: UInt64(row["head_hlc_wall"] as Int64),
                                 logical: UInt32(row["head_hlc_logical"] as Int64)))
-    }
-
-    static func license(_ id: LicenseID, _ db: Database) throws -> LicenseState? {
-        try Row.fetchOne(db, sql: "SELECT \(LicenseRow.columns) FROM licenses WHERE id = ?", arguments: [id.text])
-            .map(LicenseRow.decode)
     }
 
     static func entry(_ row: Row) throws -> Entry {

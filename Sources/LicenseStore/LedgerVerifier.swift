@@ -91,21 +91,25 @@ public struct LedgerVerifier {
     }
 
     private static func verifyViews(db: Database, report: inout Report) throws {
-        let cursor = try Row.fetchCursor(db, sql: "SELECT license_id, body, signature FROM entries ORDER BY license_id")
-        var currentID: String?
+        let cursor = try Row.fetchCursor(db, sql: "SELECT license_row, body, signature FROM entries ORDER BY license_row")
+        var currentRow: Int64?
         var group: [Entry] = []
         func check() throws {
-            guard let currentID, let id = LicenseID(currentID) else { return }
+            guard let currentRow else { return }
             report.licenses += 1
-            let stored = try LedgerStore.license(id, db)
-            let folded = LicenseFold.fold(group)?.state
-            if stored != folded { report.problem("license \(currentID): stored view differs from the fold of its entries") }
+            let stored = try Row.fetchOne(db, sql: "SELECT \(LicenseRow.columns) FROM licenses WHERE row = ?",
+                                          arguments: [currentRow]).map(LicenseRow.decode)
+            guard let folded = LicenseFold.fold(group)?.state else {
+                report.problem("license row \(currentRow): its entries hold no issue")
+                return
+            }
+            if stored != folded { report.problem("license \(folded.id): stored view differs from the fold of its entries") }
         }
         while let row = try cursor.next() {
-            let licenseID: String = row["license_id"]
-            if licenseID != currentID {
+            let licenseRow: Int64 = row["license_row"]
+            if licenseRow != currentRow {
                 try check()
-                currentID = licenseID
+                currentRow = licenseRow
                 group = []
             }
             if let entry = try? Entry(bodyBytes: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data)) {

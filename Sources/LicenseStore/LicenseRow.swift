@@ -5,35 +5,62 @@ import LicenseCore
 /// Maps `LicenseState` to and from a row of the `licenses` view.
 enum LicenseRow {
     static let columns = """
-        id, holder_ref, type, province, origin, key_id, holder_masked, issued_wall, issued_logical, \
+        row, id, holder_ref, type, province, origin, key_id, holder_masked, issued_wall, issued_logical, \
         attributes, valid_from, valid_until, status, status_reason, updated_wall, updated_logical, event_count
         """
 
-    static let upsertSQL = """
-        INSERT OR REPLACE INTO licenses (\(columns))
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """
+    /// Inserts a new license and returns its row number.
+    static func insert(_ state: LicenseState, in db: Database) throws -> Int64 {
+        try db.cachedStatement(sql: """
+            INSERT INTO licenses (id, holder_key, holder_ref, type, province, origin, key_id, holder_masked, \
+            issued_wall, issued_logical, attributes, valid_from, valid_until, status, status_reason, \
+            updated_wall, updated_logical, event_count)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                idBlob(state.id), holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType,
+                state.province, state.issuerOrigin, state.issuerKeyID, state.holderMasked,
+                Int64(state.issuedAt.wallMilliseconds), Int64(state.issuedAt.logical),
+                encodeAttributes(state.attributes), state.validFrom.description, state.validUntil?.description,
+                state.status.rawValue, state.statusReason, Int64(state.updatedAt.wallMilliseconds),
+                Int64(state.updatedAt.logical), state.eventCount,
+            ])
+        return db.lastInsertedRowID
+    }
 
-    static func upsert(_ state: LicenseState, in db: Database) throws {
-        let statement = try db.cachedStatement(sql: upsertSQL)
-        try statement.execute(arguments: [
-            state.id.text, Data(state.holderRef.bytes), state.licenseType, state.province, state.issuerOrigin,
-            state.issuerKeyID, state.holderMasked, Int64(state.issuedAt.wallMilliseconds),
-            Int64(state.issuedAt.logical), encodeAttributes(state.attributes), state.validFrom.description,
-            state.validUntil?.description, state.status.rawValue, state.statusReason,
-            Int64(state.updatedAt.wallMilliseconds), Int64(state.updatedAt.logical), state.eventCount,
-        ])
+    /// Rewrites the mutable columns of an existing license.
+    static func update(_ state: LicenseState, row: Int64, in db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE licenses SET attributes = ?, valid_from = ?, valid_until = ?, status = ?, status_reason = ?, \
+            updated_wall = ?, updated_logical = ?, event_count = ? WHERE row = ?
+            """).execute(arguments: [
+                encodeAttributes(state.attributes), state.validFrom.description, state.validUntil?.description,
+                state.status.rawValue, state.statusReason, Int64(state.updatedAt.wallMilliseconds),
+                Int64(state.updatedAt.logical), state.eventCount, row,
+            ])
+    }
+
+    /// The license with `id` and its row number.
+    static func fetch(_ id: LicenseID, in db: Database) throws -> (row: Int64, state: LicenseState)? {
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM licenses WHERE id = ?"),
+                         arguments: [idBlob(id)]).map { (row: $0["row"], state: try decode($0)) }
+    }
+
+    /// The licenses of one holder.
+    static func fetch(holder: HolderRef, in db: Database) throws -> [LicenseState] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ?"),
+                         arguments: [holderKey(holder), Data(holder.bytes)]).map(decode)
     }
 
     static func decode(_ row: Row) throws -> LicenseState {
-        let idText: String = row["id"]
+        let idData: Data = row["id"]
         let untilText: String? = row["valid_until"]
         let statusText: String = row["status"]
         let fromText: String = row["valid_from"]
-        guard let id = LicenseID(idText), let from = CivilDate(iso: fromText),
-              let status = LicenseState.Status(rawValue: statusText)
+        guard idData.count == 16, let from = CivilDate(iso: fromText),
+              let status = LicenseState.Status(rawValue: statusText),
+              let id = LicenseID(Hex.encode(idData))
         else {
-            throw StoreError.database("license row \(idText) is unreadable")
+            throw StoreError.database("license row \(row["row"] as Int64) is unreadable")
         }
         let until = untilText.flatMap { CivilDate(iso: $0) }
         let holderData: Data = row["holder_ref"]
@@ -50,10 +77,44 @@ enum LicenseRow {
             eventCount: row["event_count"])
     }
 
-    /// Attributes are a derived view, not signed data, so JSON with sorted keys is fine here.
+    static func idBlob(_ id: LicenseID) -> Data {
+        Data(Hex.decode(id.text) ?? [])
+    }
+
+    /// The first 8 bytes of a holder ref, big-endian, as SQLite's signed 64-bit integer.
+    static func holderKey(_ ref: HolderRef) -> Int64 {
+        Int64(bitPattern: ref.bytes.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
+    /// Attributes are a derived view, not signed data: a JSON object with sorted keys,
+    /// written by hand because Foundation's JSONSerialization was 40% of an append.
     static func encodeAttributes(_ attributes: [String: String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: attributes, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+        var out = "{"
+        for (index, attribute) in attributes.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { out += "," }
+            appendQuoted(attribute.key, to: &out)
+            out += ":"
+            appendQuoted(attribute.value, to: &out)
+        }
+        return out + "}"
+    }
+
+    private static func appendQuoted(_ text: String, to out: inout String) {
+        out += "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out += "\""
     }
 
     static func decodeAttributes(_ text: String) throws -> [String: String] {

@@ -33,7 +33,7 @@ public struct HybridClock: Sendable {
         if physicalMilliseconds > last.wallMilliseconds {
             last = HybridTimestamp(wallMilliseconds: physicalMilliseconds, logical: 0)
         } else {
-            last = HybridTimestamp(wallMilliseconds: last.wallMilliseconds, logical: last.logical &+ 1)
+            last = Self.successor(of: last)
         }
         return last
     }
@@ -42,16 +42,23 @@ public struct HybridClock: Sendable {
     /// ordered after it.
     public mutating func observe(_ remote: HybridTimestamp, physicalMilliseconds: UInt64) {
         let wall = max(last.wallMilliseconds, remote.wallMilliseconds, physicalMilliseconds)
-        let logical: UInt32 =
-            if wall == last.wallMilliseconds && wall == remote.wallMilliseconds {
-                max(last.logical, remote.logical) &+ 1
-            } else if wall == last.wallMilliseconds {
-                last.logical &+ 1
-            } else if wall == remote.wallMilliseconds {
-                remote.logical &+ 1
-            } else {
-                0
-            }
-        last = HybridTimestamp(wallMilliseconds: wall, logical: logical)
+        if wall == last.wallMilliseconds || wall == remote.wallMilliseconds {
+            // Physical time is not ahead of both: step past the later of the two readings.
+            last = Self.successor(of: max(last, remote))
+        } else {
+            last = HybridTimestamp(wallMilliseconds: wall, logical: 0)
+        }
+    }
+
+    /// The smallest timestamp after `t`. When the logical counter is exhausted (a peer can
+    /// sign any value, UInt32.max included) the wall component moves on one millisecond
+    /// instead of wrapping the counter to 0, which would order the next event before `t`.
+    static func successor(of t: HybridTimestamp) -> HybridTimestamp {
+        if t.logical < .max {
+            return HybridTimestamp(wallMilliseconds: t.wallMilliseconds, logical: t.logical + 1)
+        }
+        // At the very end of time there is no successor; stay put rather than trap.
+        guard t.wallMilliseconds < .max else { return t }
+        return HybridTimestamp(wallMilliseconds: t.wallMilliseconds + 1, logical: 0)
     }
 }

@@ -120,6 +120,8 @@ public enum LicenseRequestError: Error, Equatable, CustomStringConvertible {
 
 extension String {
     var trimmingSpaces: Substring {
-        drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+        // Any Unicode whitespace: clerks' input methods produce ideographic spaces (U+3000)
+        // and CR LF as readily as ASCII spaces.
+        drop { $0.isWhitespace }
     }
 }
