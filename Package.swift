@@ -95,7 +95,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "LicenseCoreTests", dependencies: ["LicenseCore"], swiftSettings: strict),
-        .testTarget(name: "LicenseStoreTests", dependencies: ["LicenseStore"], swiftSettings: strict),
+        .testTarget(
+            name: "LicenseStoreTests",
+            dependencies: ["LicenseStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "LicenseNodeTests",
             dependencies: [

@@ -14,7 +14,7 @@ public final class LedgerStore: Sendable {
     public let path: String
     let pool: DatabasePool
     /// The node's hybrid clock; advanced inside write transactions only.
-    private let clock: Mutex<HybridClock>
+    let clock: Mutex<HybridClock>
 
     /// Page cache of the writer connection and of each reader connection.
     static let writerCacheKibibytes = 64 * 1024
@@ -180,6 +180,8 @@ public final class LedgerStore: Sendable {
     }
 
     /// Signs and appends a batch of local events in one transaction (group commit).
+    /// Issue events must come from `LicenseAuthoring.issue`, which validates them against
+    /// the catalog; later events are checked here, against the license's current state.
     /// Each event is checked against the license's state as the earlier events of the
     /// same batch left it; a refused event gets its error and is not written, the others
     /// are. Returns only after the commit, one result per event, in order.
@@ -254,11 +256,7 @@ public final class LedgerStore: Sendable {
             results.append(.success(Authored(entry: entry, state: state)))
         }
         if head.seq > 0 {
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO origins (origin, head_seq, head_id, head_hlc_wall, head_hlc_logical)
-                VALUES (?, ?, ?, ?, ?)
-                """, arguments: [signer.origin, Int64(head.seq), Data(head.id.bytes),
-                                 Int64(head.hlc.wallMilliseconds), Int64(head.hlc.logical)])
+            try Self.saveHead(origin: signer.origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
         }
         return results
     }

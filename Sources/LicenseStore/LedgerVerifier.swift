@@ -95,7 +95,8 @@ public struct LedgerVerifier {
         var currentRow: Int64?
         var group: [Entry] = []
         func check() throws {
-            guard let currentRow else { return }
+            // Row 0 holds entries whose license has not arrived yet; nothing to fold.
+            guard let currentRow, currentRow != 0 else { return }
             report.licenses += 1
             let stored = try Row.fetchOne(db, sql: "SELECT \(LicenseRow.columns) FROM licenses WHERE row = ?",
                                           arguments: [currentRow]).map(LicenseRow.decode)

@@ -25,6 +25,15 @@ enum Schema {
                 ) WITHOUT ROWID;
                 CREATE INDEX entries_by_license ON entries(license_row);
 
+                -- Entries whose license has not arrived yet (its issue comes from another
+                -- origin); their license_row is 0 until the issue is appended.
+                CREATE TABLE orphan_events (
+                    license_id BLOB NOT NULL,
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY (license_id, origin, seq)
+                ) WITHOUT ROWID;
+
                 -- Per-origin head of the hash chain; the version vector is (origin, head_seq).
                 CREATE TABLE origins (
                     origin TEXT PRIMARY KEY NOT NULL,

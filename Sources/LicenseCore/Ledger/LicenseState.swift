@@ -86,9 +86,8 @@ public struct LicenseState: Equatable, Sendable {
     /// One rule set serves both sides: a node checks a local request with it before
     /// signing, and the fold applies received events with it.
     public func applying(_ event: LicenseEvent, author: String, at hlc: HybridTimestamp) throws(LicenseEventError) -> LicenseState {
-        guard let target = event.targetLicense, target == id else {
-            throw .notAnIssue(id)
-        }
+        guard let target = event.targetLicense else { throw .notAnIssue(id) }
+        guard target == id else { throw .unknownLicense(target) }
         // Only the issuing province's node writes later events of its licenses.
         guard author == issuerOrigin else {
             throw .notIssuer(license: id, issuer: issuerOrigin, author: author)

@@ -1,0 +1,147 @@
+import Foundation
+import GRDB
+import LicenseCore
+
+/// What happened to one entry offered to `LedgerStore.append`.
+public enum AppendOutcome: Sendable, Equatable {
+    case appended
+    /// The same entry was already held: appends are idempotent.
+    case duplicate
+    case refused(AppendRefusal)
+}
+
+/// Why a signed entry from elsewhere was not stored. Each names the entry.
+public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    case unknownIssuerKey(keyID: String, origin: String)
+    case badSignature(origin: String, seq: UInt64)
+    case gap(origin: String, expected: UInt64, got: UInt64)
+    case wrongPrev(origin: String, seq: UInt64)
+    /// A different entry already holds this (origin, seq): the origin signed two entries
+    /// at one position.
+    case conflict(origin: String, seq: UInt64)
+
+    public var code: String {
+        switch self {
+        case .unknownIssuerKey: "unknown_issuer_key"
+        case .badSignature: "bad_signature"
+        case .gap: "gap"
+        case .wrongPrev: "wrong_prev"
+        case .conflict: "conflict"
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .unknownIssuerKey(keyID, origin): "unknown issuer key '\(keyID)' for origin '\(origin)'"
+        case let .badSignature(origin, seq): "entry \(origin)#\(seq) has an invalid signature"
+        case let .gap(origin, expected, got): "entry \(origin)#\(got) leaves a gap: the next entry of '\(origin)' is #\(expected)"
+        case let .wrongPrev(origin, seq): "entry \(origin)#\(seq) does not chain to the entry before it"
+        case let .conflict(origin, seq): "a different entry \(origin)#\(seq) is already held"
+        }
+    }
+}
+
+extension LedgerStore {
+    /// Hybrid-clock readings further ahead of the local clock than this are stored (the
+    /// entry is signed) but do not advance this node's clock.
+    public static let clockSkewToleratedMilliseconds: UInt64 = 5 * 60 * 1000
+
+    /// Appends signed entries authored elsewhere, in one transaction. Each entry is
+    /// verified before it is stored, inside the transaction (no suspension between the
+    /// check and the commit): its issuer key is known and bound to its origin, its
+    /// signature is valid, its seq is the origin's next and its `prev` is the id of the
+    /// origin's head. Entries are processed in order, so a batch may carry a whole chain.
+    /// Returns one outcome per entry, after the commit.
+    public func append(_ entries: [Entry], physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
+        let keys = try issuerKeys()
+        return try await runAsync {
+            try await pool.write { db in
+                try self.appendInTransaction(entries, keys: keys, physicalMilliseconds: physicalMilliseconds, db: db)
+            }
+        }
+    }
+
+    private func appendInTransaction(
+        _ entries: [Entry], keys: [String: IssuerKeyRecord], physicalMilliseconds: UInt64, db: Database
+    ) throws -> [AppendOutcome] {
+        var heads: [String: (seq: UInt64, id: EntryID, hlc: HybridTimestamp)] = [:]
+        var outcomes: [AppendOutcome] = []
+        outcomes.reserveCapacity(entries.count)
+        for entry in entries {
+            let body = entry.body
+            let head = try heads[body.origin] ?? Self.head(of: body.origin, db)
+            if body.seq <= head.seq {
+                let stored = try Data.fetchOne(db, sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?",
+                                               arguments: [body.origin, Int64(body.seq)])
+                outcomes.append(stored.map([UInt8].init) == entry.id.bytes
+                    ? .duplicate : .refused(.conflict(origin: body.origin, seq: body.seq)))
+                continue
+            }
+            guard body.seq == head.seq + 1 else {
+                outcomes.append(.refused(.gap(origin: body.origin, expected: head.seq + 1, got: body.seq)))
+                continue
+            }
+            guard body.prev == head.id else {
+                outcomes.append(.refused(.wrongPrev(origin: body.origin, seq: body.seq)))
+                continue
+            }
+            guard let key = keys[body.keyID], key.origin == body.origin else {
+                outcomes.append(.refused(.unknownIssuerKey(keyID: body.keyID, origin: body.origin)))
+                continue
+            }
+            guard entry.hasValidSignature(by: key.publicKey) else {
+                outcomes.append(.refused(.badSignature(origin: body.origin, seq: body.seq)))
+                continue
+            }
+            try store(entry, db: db)
+            heads[body.origin] = (body.seq, entry.id, body.hlc)
+            if body.hlc.wallMilliseconds <= physicalMilliseconds + Self.clockSkewToleratedMilliseconds {
+                clock.withLock { $0.observe(body.hlc, physicalMilliseconds: physicalMilliseconds) }
+            }
+            outcomes.append(.appended)
+        }
+        for (origin, head) in heads {
+            try Self.saveHead(origin: origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
+        }
+        return outcomes
+    }
+
+    /// Inserts a verified entry and refolds its license's view.
+    private func store(_ entry: Entry, db: Database) throws {
+        let licenseID = entry.licenseID
+        var row = try Int64.fetchOne(db, sql: "SELECT row FROM licenses WHERE id = ?",
+                                     arguments: [LicenseRow.idBlob(licenseID)])
+        if row == nil, entry.body.event.kind == .issue {
+            // The fold of the issue alone; orphans, if any, are folded in below.
+            row = try LicenseRow.insert(try LicenseState(issuing: entry), in: db)
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row ?? 0,
+                                     Data(entry.bodyBytes), Data(entry.signature)])
+        guard let row else {
+            try db.execute(sql: "INSERT INTO orphan_events (license_id, origin, seq) VALUES (?, ?, ?)",
+                           arguments: [LicenseRow.idBlob(licenseID), entry.body.origin, Int64(entry.body.seq)])
+            return
+        }
+        if entry.body.event.kind == .issue {
+            try db.execute(sql: """
+                UPDATE entries SET license_row = ?
+                WHERE (origin, seq) IN (SELECT origin, seq FROM orphan_events WHERE license_id = ?)
+                """, arguments: [row, LicenseRow.idBlob(licenseID)])
+            try db.execute(sql: "DELETE FROM orphan_events WHERE license_id = ?", arguments: [LicenseRow.idBlob(licenseID)])
+        }
+        let all = try Row.fetchAll(db, sql: "SELECT body, signature FROM entries WHERE license_row = ?", arguments: [row])
+            .map(Self.entry)
+        if let folded = LicenseFold.fold(all)?.state {
+            try LicenseRow.update(folded, row: row, in: db)
+        }
+    }
+
+    static func saveHead(origin: String, seq: UInt64, id: EntryID, hlc: HybridTimestamp, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT OR REPLACE INTO origins (origin, head_seq, head_id, head_hlc_wall, head_hlc_logical)
+            VALUES (?, ?, ?, ?, ?)
+            """).execute(arguments: [origin, Int64(seq), Data(id.bytes), Int64(hlc.wallMilliseconds), Int64(hlc.logical)])
+    }
+}

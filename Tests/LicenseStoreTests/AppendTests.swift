@@ -1,0 +1,145 @@
+import Foundation
+import LicenseCore
+@testable import LicenseStore
+import Testing
+
+private typealias F = StoreFixtures
+
+/// Appending entries signed elsewhere: verified before stored, idempotent, ordered.
+@Suite final class AppendTests: TemporaryDirectoryTest, @unchecked Sendable {
+    /// A node "bj" that trusts gd's issuer key, in its own directory.
+    private func openReceiver() throws -> LedgerStore {
+        let path = directory.appendingPathComponent("receiver.sqlite").path
+        let store = try LedgerStore(path: path, identity: LedgerStore.Identity(nodeID: "bj", province: "110000"))
+        try store.registerIssuerKey(keyID: F.signer.keyID, origin: "gd", publicKey: F.key.publicKey)
+        return store
+    }
+
+    /// gd's ledger: two licenses, then a suspension of the first.
+    private func authoredChain() async throws -> (store: LedgerStore, entries: [Entry]) {
+        let author = try openStore()
+        let issued = try await authorAll(author, [F.residencePermit(holder: 1), F.residencePermit(holder: 2)])
+        _ = try await authorAll(author, [F.suspend(issued[0].state.id)], at: 1000)
+        return (author, try author.entries(origin: "gd", after: 0, limit: 100))
+    }
+
+    @Test func append_aWholeChain_storesItAndBuildsTheSameViews() async throws {
+        let (author, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        let outcomes = try await receiver.append(entries, physicalMilliseconds: F.now)
+        #expect(outcomes == [.appended, .appended, .appended])
+        #expect(try receiver.versionVector() == VersionVector(["gd": 3]))
+        #expect(try receiver.ledgerDigest() == author.ledgerDigest())
+        for holder in [1, 2] {
+            #expect(try receiver.licenses(holder: F.holderRef(holder)) == author.licenses(holder: F.holderRef(holder)))
+        }
+        #expect(try receiver.licenses(holder: F.holderRef(1)).first?.status == .suspended)
+        #expect(try LedgerVerifier.verify(receiver).isValid)
+    }
+
+    @Test func append_sameEntriesTwice_isANoOp() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        _ = try await receiver.append(entries, physicalMilliseconds: F.now)
+        let digest = try receiver.ledgerDigest()
+        let again = try await receiver.append(entries, physicalMilliseconds: F.now)
+        #expect(again == [.duplicate, .duplicate, .duplicate])
+        #expect(try receiver.ledgerDigest() == digest)
+        #expect(try receiver.entryCount() == 3)
+    }
+
+    @Test func append_gap_isRefusedAndStoresNothing() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        let outcomes = try await receiver.append([entries[1], entries[2]], physicalMilliseconds: F.now)
+        #expect(outcomes == [.refused(.gap(origin: "gd", expected: 1, got: 2)), .refused(.gap(origin: "gd", expected: 1, got: 3))])
+        #expect(try receiver.entryCount() == 0)
+        #expect(try receiver.licenses(holder: F.holderRef(2)).isEmpty)
+    }
+
+    @Test func append_badSignature_isRefusedAndStoresNothing() async throws {
+        let (_, entries) = try await authoredChain()
+        var signature = entries[0].signature
+        signature[10] ^= 0x01
+        let forged = try Entry(bodyBytes: entries[0].bodyBytes, signature: signature)
+        let receiver = try openReceiver()
+        #expect(try await receiver.append([forged], physicalMilliseconds: F.now) == [.refused(.badSignature(origin: "gd", seq: 1))])
+        #expect(try receiver.entryCount() == 0)
+    }
+
+    @Test func append_unknownIssuerKey_isRefused() async throws {
+        let (_, entries) = try await authoredChain()
+        let path = directory.appendingPathComponent("stranger.sqlite").path
+        let stranger = try LedgerStore(path: path, identity: LedgerStore.Identity(nodeID: "sh", province: "310000"))
+        let outcomes = try await stranger.append([entries[0]], physicalMilliseconds: F.now)
+        #expect(outcomes == [.refused(.unknownIssuerKey(keyID: F.signer.keyID, origin: "gd"))])
+        #expect(try stranger.entryCount() == 0)
+    }
+
+    @Test func append_keyOfAnotherOrigin_isRefused() async throws {
+        // An entry claiming origin "sh" but naming gd's key: the key is not bound to "sh".
+        let body = EntryBody(origin: "sh", seq: 1, prev: .zero, context: VersionVector(), hlc: .zero,
+                             keyID: F.signer.keyID, event: F.residencePermit(holder: 3))
+        let entry = Entry.sign(body, with: F.key)
+        let receiver = try openReceiver()
+        #expect(try await receiver.append([entry], physicalMilliseconds: F.now)
+            == [.refused(.unknownIssuerKey(keyID: F.signer.keyID, origin: "sh"))])
+    }
+
+    @Test func append_wrongPrev_isRefused() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        _ = try await receiver.append([entries[0]], physicalMilliseconds: F.now)
+        // A seq-2 entry that chains to nothing the receiver holds.
+        let body = EntryBody(origin: "gd", seq: 2, prev: entries[2].id, context: VersionVector(["gd": 1]),
+                             hlc: .zero, keyID: F.signer.keyID, event: F.residencePermit(holder: 4))
+        let outcomes = try await receiver.append([Entry.sign(body, with: F.key)], physicalMilliseconds: F.now)
+        #expect(outcomes == [.refused(.wrongPrev(origin: "gd", seq: 2))])
+        #expect(try receiver.entryCount() == 1)
+    }
+
+    @Test func append_differentEntryAtAHeldPosition_isAConflict() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        _ = try await receiver.append([entries[0]], physicalMilliseconds: F.now)
+        // gd signs a second, different seq 1.
+        let body = EntryBody(origin: "gd", seq: 1, prev: .zero, context: VersionVector(), hlc: .zero,
+                             keyID: F.signer.keyID, event: F.residencePermit(holder: 5))
+        let outcomes = try await receiver.append([Entry.sign(body, with: F.key)], physicalMilliseconds: F.now)
+        #expect(outcomes == [.refused(.conflict(origin: "gd", seq: 1))])
+        #expect(try receiver.entries(origin: "gd", after: 0, limit: 10).map(\.id) == [entries[0].id])
+    }
+
+    @Test func append_eventBeforeItsLicense_waitsAsAnOrphanAndIsFoldedWhenTheIssueArrives() async throws {
+        let (_, entries) = try await authoredChain()
+        let licenseID = entries[0].licenseID
+        // "sh" (trusted) writes a revoke of gd's license: signed and stored, but the fold
+        // skips it because only the issuing origin may change a license.
+        let shKey = try SigningKey(seed: Array(repeating: 9, count: 32))
+        let sh = IssuerSigner(origin: "sh", key: shKey)
+        let receiver = try openReceiver()
+        try receiver.registerIssuerKey(keyID: sh.keyID, origin: "sh", publicKey: shKey.publicKey)
+        let body = EntryBody(origin: "sh", seq: 1, prev: .zero, context: VersionVector(["gd": 1]),
+                             hlc: HybridTimestamp(wallMilliseconds: F.now + 5000, logical: 0), keyID: sh.keyID,
+                             event: F.revoke(licenseID))
+        let revoke = Entry.sign(body, with: shKey)
+        #expect(try await receiver.append([revoke], physicalMilliseconds: F.now) == [.appended])
+        #expect(try receiver.license(licenseID) == nil)
+        #expect(try await receiver.append(entries, physicalMilliseconds: F.now) == [.appended, .appended, .appended])
+        let state = try #require(try receiver.license(licenseID))
+        #expect(state.status == .suspended)
+        #expect(state.eventCount == 2)
+        #expect(try receiver.entries(license: licenseID).count == 3)
+        #expect(try LedgerVerifier.verify(receiver).isValid)
+    }
+
+    @Test func append_farFutureClock_doesNotDragTheLocalClock() async throws {
+        let receiver = try openReceiver()
+        let future = F.now + LedgerStore.clockSkewToleratedMilliseconds + 60_000
+        let body = EntryBody(origin: "gd", seq: 1, prev: .zero, context: VersionVector(),
+                             hlc: HybridTimestamp(wallMilliseconds: future, logical: 0), keyID: F.signer.keyID,
+                             event: F.residencePermit(holder: 6))
+        #expect(try await receiver.append([Entry.sign(body, with: F.key)], physicalMilliseconds: F.now) == [.appended])
+        #expect(receiver.clock.withLock { $0.last.wallMilliseconds } < future)
+    }
+}
