@@ -129,7 +129,7 @@ public final class LicenseService: Sendable {
 
     private func licenseID(_ text: String) throws(ServiceError) -> LicenseID {
         guard let id = LicenseID(text) else {
-            throw .badRequest(code: "invalid_license_id", message: "license id '\(text.prefix(80))' is not 32 lower-case hex digits")
+            throw .badRequest(code: "invalid_license_id", message: "license id '\(text.prefix(80))' is not <origin>-<seq>-<8 hex digits>, e.g. gd-1042-5a4e4542")
         }
         return id
     }

@@ -109,8 +109,7 @@ extension LedgerStore {
     /// Inserts a verified entry and refolds its license's view.
     private func store(_ entry: Entry, db: Database) throws {
         let licenseID = entry.licenseID
-        var row = try Int64.fetchOne(db, sql: "SELECT row FROM licenses WHERE id = ?",
-                                     arguments: [LicenseRow.idBlob(licenseID)])
+        var row = try LicenseRow.fetch(licenseID, in: db)?.row
         if row == nil, entry.body.event.kind == .issue {
             // The fold of the issue alone; orphans, if any, are folded in below.
             row = try LicenseRow.insert(try LicenseState(issuing: entry), in: db)
@@ -121,15 +120,15 @@ extension LedgerStore {
                                      Data(entry.bodyBytes), Data(entry.signature)])
         guard let row else {
             try db.execute(sql: "INSERT INTO orphan_events (license_id, origin, seq) VALUES (?, ?, ?)",
-                           arguments: [LicenseRow.idBlob(licenseID), entry.body.origin, Int64(entry.body.seq)])
+                           arguments: [licenseID.text, entry.body.origin, Int64(entry.body.seq)])
             return
         }
         if entry.body.event.kind == .issue {
             try db.execute(sql: """
                 UPDATE entries SET license_row = ?
                 WHERE (origin, seq) IN (SELECT origin, seq FROM orphan_events WHERE license_id = ?)
-                """, arguments: [row, LicenseRow.idBlob(licenseID)])
-            try db.execute(sql: "DELETE FROM orphan_events WHERE license_id = ?", arguments: [LicenseRow.idBlob(licenseID)])
+                """, arguments: [row, licenseID.text])
+            try db.execute(sql: "DELETE FROM orphan_events WHERE license_id = ?", arguments: [licenseID.text])
         }
         let all = try Row.fetchAll(db, sql: "SELECT body, signature FROM entries WHERE license_row = ?", arguments: [row])
             .map(Self.entry)

@@ -328,10 +328,9 @@ public final class LedgerStore: Sendable {
     public func entries(license id: LicenseID) throws(StoreError) -> [Entry] {
         try run {
             try pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT body, signature FROM entries
-                    WHERE license_row = (SELECT row FROM licenses WHERE id = ?) ORDER BY origin, seq
-                    """, arguments: [LicenseRow.idBlob(id)]).map(Self.entry)
+                guard let row = try LicenseRow.fetch(id, in: db)?.row else { return [] }
+                return try Row.fetchAll(db, sql: "SELECT body, signature FROM entries WHERE license_row = ? ORDER BY origin, seq",
+                                        arguments: [row]).map(Self.entry)
             }
         }
     }

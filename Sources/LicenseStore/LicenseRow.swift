@@ -17,7 +17,7 @@ enum LicenseRow {
             updated_wall, updated_logical, event_count)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                idBlob(state.id), holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType,
+                state.id.text, holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType,
                 state.province, state.issuerOrigin, state.issuerKeyID, state.holderMasked,
                 Int64(state.issuedAt.wallMilliseconds), Int64(state.issuedAt.logical),
                 encodeAttributes(state.attributes), state.validFrom.description, state.validUntil?.description,
@@ -40,9 +40,13 @@ enum LicenseRow {
     }
 
     /// The license with `id` and its row number.
+    /// Found through the issuing entry's (origin, seq) primary key; the id's check digits
+    /// must match too.
     static func fetch(_ id: LicenseID, in db: Database) throws -> (row: Int64, state: LicenseState)? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(columns) FROM licenses WHERE id = ?"),
-                         arguments: [idBlob(id)]).map { (row: $0["row"], state: try decode($0)) }
+        try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT \(columns) FROM licenses
+            WHERE row = (SELECT license_row FROM entries WHERE origin = ? AND seq = ?) AND id = ?
+            """), arguments: [id.origin, Int64(id.seq), id.text]).map { (row: $0["row"], state: try decode($0)) }
     }
 
     /// The licenses of one holder.
@@ -52,13 +56,12 @@ enum LicenseRow {
     }
 
     static func decode(_ row: Row) throws -> LicenseState {
-        let idData: Data = row["id"]
+        let idText: String = row["id"]
         let untilText: String? = row["valid_until"]
         let statusText: String = row["status"]
         let fromText: String = row["valid_from"]
-        guard idData.count == 16, let from = CivilDate(iso: fromText),
-              let status = LicenseState.Status(rawValue: statusText),
-              let id = LicenseID(Hex.encode(idData))
+        guard let id = LicenseID(idText), let from = CivilDate(iso: fromText),
+              let status = LicenseState.Status(rawValue: statusText)
         else {
             throw StoreError.database("license row \(row["row"] as Int64) is unreadable")
         }
@@ -75,10 +78,6 @@ enum LicenseRow {
             updatedAt: HybridTimestamp(wallMilliseconds: UInt64(row["updated_wall"] as Int64),
                                        logical: UInt32(row["updated_logical"] as Int64)),
             eventCount: row["event_count"])
-    }
-
-    static func idBlob(_ id: LicenseID) -> Data {
-        Data(Hex.decode(id.text) ?? [])
     }
 
     /// The first 8 bytes of a holder ref, big-endian, as SQLite's signed 64-bit integer.

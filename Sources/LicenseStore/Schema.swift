@@ -28,7 +28,7 @@ enum Schema {
                 -- Entries whose license has not arrived yet (its issue comes from another
                 -- origin); their license_row is 0 until the issue is appended.
                 CREATE TABLE orphan_events (
-                    license_id BLOB NOT NULL,
+                    license_id TEXT NOT NULL,
                     origin TEXT NOT NULL,
                     seq INTEGER NOT NULL,
                     PRIMARY KEY (license_id, origin, seq)
@@ -51,12 +51,13 @@ enum Schema {
                 ) WITHOUT ROWID;
 
                 -- Materialized view: the folded state of every license. A rowid table, so a
-                -- new license is appended; only the two compact indexes take random inserts
-                -- (license ids and holder refs are hashes). holder_key is the first 8 bytes
-                -- of holder_ref as a signed integer: a third of the index size of the blob.
+                -- new license is appended. A license is found by id through its issuing
+                -- entry's (origin, seq) key, so the only random-key index is the holder
+                -- index; holder_key is the first 8 bytes of holder_ref as a signed integer,
+                -- a third of the index size of the blob.
                 CREATE TABLE licenses (
                     row INTEGER PRIMARY KEY,
-                    id BLOB NOT NULL UNIQUE,
+                    id TEXT NOT NULL,
                     holder_key INTEGER NOT NULL,
                     holder_ref BLOB NOT NULL,
                     type TEXT NOT NULL,

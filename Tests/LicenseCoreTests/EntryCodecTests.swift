@@ -12,7 +12,7 @@ import Testing
                   keyID: Fixtures.signer.keyID, event: .issue(Fixtures.drivingLicenceIssue()))
     }
 
-    static let licenseID = LicenseID("00112233445566778899aabbccddeeff")!
+    static let licenseID = LicenseID("gd-999-00112233")!
 
     /// Every kind of event, each in a body that is valid at seq 3 of "gd".
     static func bodies() -> [EntryBody] {
@@ -84,8 +84,8 @@ import Testing
     @Test func id_shouldBeBlake2bOfBodyAndSignature() {
         let entry = Entry.sign(Self.issueBody(), with: Fixtures.key)
         #expect(entry.id.bytes == Sodium.blake2b256(entry.bodyBytes, entry.signature))
-        #expect(entry.licenseID == LicenseID(issuedBy: entry.id))
-        #expect(entry.licenseID.text == Hex.encode(entry.id.bytes.prefix(16)))
+        #expect(entry.licenseID == LicenseID(origin: entry.body.origin, seq: entry.body.seq, issuingEntry: entry.id))
+        #expect(entry.licenseID.text == "gd-1-" + Hex.encode(entry.id.bytes.prefix(4)))
     }
 
     @Test func licenseID_ofLaterEvent_shouldBeItsTarget() {
@@ -186,10 +186,10 @@ import Testing
     }
 
     @Test func decode_shouldRefuseSeqZero() {
-        expectMalformed(RawBody(seq: 0).encoded(), mentioning: "seq must be at least 1")
+        expectMalformed(RawBody(seq: 0).encoded(), mentioning: "seq must be between 1 and 2^63 - 1")
         var body = Self.issueBody()
         body.seq = 0
-        expectMalformed(body.encoded(), mentioning: "seq must be at least 1")
+        expectMalformed(body.encoded(), mentioning: "seq must be between 1 and 2^63 - 1")
     }
 
     @Test func decode_shouldRefuseNonZeroPrevAtSeqOne() {
@@ -338,12 +338,19 @@ import Testing
         expectMalformed(RawBody(event: RawBody.issue(attributes: [("a", long)])).encoded(), mentioning: "too long")
     }
 
+    @Test func decode_shouldRefuseNumbersBeyondSQLiteIntegers() {
+        expectMalformed(RawBody(seq: UInt64(Int64.max) + 1, prev: [UInt8](repeating: 7, count: 32),
+                                context: [("gd", UInt64(Int64.max))]).encoded(),
+                        mentioning: "seq must be between 1 and 2^63 - 1")
+        expectMalformed(RawBody(hlc: (EntryBody.wallMillisecondsMax + 1, 0)).encoded(), mentioning: "after the year 9999")
+    }
+
     @Test func decode_shouldRefuseBadLaterEventFields() {
         let prev = [UInt8](repeating: 7, count: 32)
         func body(_ event: @escaping (inout ProtoWriter) -> Void) -> [UInt8] {
             RawBody(seq: 2, prev: prev, context: [("gd", 1)], event: event).encoded()
         }
-        // License ids are exactly 32 lowercase hex digits.
+        // License ids are <origin>-<seq>-<8 lower-case hex digits>.
         expectMalformed(body(RawBody.status(field: 6, licenseID: Self.licenseID.text.uppercased(), reason: "r")),
                         mentioning: "license id")
         expectMalformed(body(RawBody.status(field: 4, licenseID: "abc", reason: "r")), mentioning: "license id")

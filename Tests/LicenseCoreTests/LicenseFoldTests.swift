@@ -51,7 +51,7 @@ import Testing
 
     @Test func applying_shouldRefuseAnEventForAnotherLicense() throws {
         let (_, state, _) = try issued()
-        let other = LicenseID("00112233445566778899aabbccddeeff")!
+        let other = LicenseID("gd-999-00112233")!
         #expect(throws: LicenseEventError.self) {
             try state.applying(.suspend(.init(licenseID: other, reason: "x")), author: "gd", at: at(1))
         }
@@ -195,7 +195,7 @@ import Testing
     }
 
     @Test func errorCodes_shouldBeStable() throws {
-        let id = LicenseID("00112233445566778899aabbccddeeff")!
+        let id = LicenseID("gd-999-00112233")!
         #expect(LicenseEventError.notIssuer(license: id, issuer: "gd", author: "bj").code == "not_issuer")
         #expect(LicenseEventError.alreadyRevoked(id).code == "already_revoked")
         #expect(LicenseEventError.doesNotExpire(id).code == "does_not_expire")

@@ -151,7 +151,7 @@ struct AdminAPITests {
 
     @Test func eventsOnUnknownOrRevokedLicenses_areRefusedAndStoreNothing() async throws {
         try await withRunningNode { node in
-            let unknown = try await node.post("/v1/licenses/0123456789abcdef0123456789abcdef/revoke", ["reason": "x"])
+            let unknown = try await node.post("/v1/licenses/bj-77-0123abcd/revoke", ["reason": "x"])
             #expect(unknown.status == 404)
             #expect(unknown.errorCode == "unknown_license")
             let badID = try await node.post("/v1/licenses/not-an-id/revoke", ["reason": "x"])

@@ -39,7 +39,7 @@ import Testing
 
     @Test func auditLog_shouldKeepOptionalHolderAndLicense() async throws {
         let store = try openStore()
-        let license = LicenseID("00112233445566778899aabbccddeeff")!
+        let license = LicenseID("gd-999-00112233")!
         let records = [
             record(1, holder: nil, license: nil),
             record(2, holder: F.holderRef(2), license: license),

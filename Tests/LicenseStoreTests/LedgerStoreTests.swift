@@ -166,7 +166,7 @@ import Testing
 
     @Test func author_shouldNotSpendASeqOnRefusedEvents() async throws {
         let store = try openStore()
-        let unknown = LicenseID("00112233445566778899aabbccddeeff")!
+        let unknown = LicenseID("gd-999-00112233")!
         let results = try await author(store, [
             F.residencePermit(holder: 1),
             F.revoke(unknown),
@@ -212,8 +212,8 @@ import Testing
     @Test func author_shouldStoreNothingWhenEveryEventIsRefused() async throws {
         let store = try openStore()
         let digest = try store.ledgerDigest()
-        let results = try await author(store, [F.revoke(LicenseID("00112233445566778899aabbccddeeff")!)])
-        #expect(results.map(\.failure) == [.rejected(.unknownLicense(LicenseID("00112233445566778899aabbccddeeff")!))])
+        let results = try await author(store, [F.revoke(LicenseID("gd-999-00112233")!)])
+        #expect(results.map(\.failure) == [.rejected(.unknownLicense(LicenseID("gd-999-00112233")!))])
         #expect(try store.versionVector() == VersionVector())
         #expect(try store.ledgerDigest() == digest)
         let origins = try await store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM origins") }
@@ -318,7 +318,7 @@ import Testing
         let folded = try #require(LicenseFold.fold(entries))
         #expect(try folded.state == store.license(id))
         #expect(folded.state.attributes["city"] == "Foshan")
-        #expect(try store.license(LicenseID("00112233445566778899aabbccddeeff")!) == nil)
+        #expect(try store.license(LicenseID("gd-999-00112233")!) == nil)
     }
 
     @Test func ledgerDigest_shouldBeEqualForEqualLedgers() async throws {

@@ -38,7 +38,7 @@ public struct Entry: Sendable {
 
     /// The license this entry creates or acts on.
     public var licenseID: LicenseID {
-        body.event.targetLicense ?? LicenseID(issuedBy: id)
+        body.event.targetLicense ?? LicenseID(origin: body.origin, seq: body.seq, issuingEntry: id)
     }
 
     static func signedMessage(_ body: [UInt8]) -> [UInt8] {

@@ -7,6 +7,10 @@ public struct EntryBody: Equatable, Sendable {
     public static let currentVersion: UInt32 = 1
     /// Bodies larger than this are refused before decoding.
     public static let encodedBytesMax = 64 * 1024
+    /// Sequence numbers and clock readings must fit SQLite's signed 64-bit integers.
+    public static let seqMax = UInt64(Int64.max)
+    /// 9999-12-31T23:59:59.999Z: later clock readings are refused as malformed.
+    public static let wallMillisecondsMax: UInt64 = 253_402_300_799_999
 
     public var origin: String
     public var seq: UInt64
@@ -74,7 +78,7 @@ public struct EntryBody: Equatable, Sendable {
             throw .malformed("entry body version \(message.version) is not supported (expected \(Self.currentVersion))")
         }
         guard NodeID.isValid(message.origin) else { throw .malformed("origin '\(message.origin)' is not a valid node id") }
-        guard message.seq >= 1 else { throw .malformed("seq must be at least 1") }
+        guard message.seq >= 1, message.seq <= Self.seqMax else { throw .malformed("seq must be between 1 and 2^63 - 1") }
         let prev = try EntryID(bytes: [UInt8](message.prev))
         guard (message.seq == 1) == (prev == .zero) else {
             throw .malformed("prev must be all zeros exactly when seq is 1")
@@ -82,7 +86,8 @@ public struct EntryBody: Equatable, Sendable {
         var context = VersionVector()
         var previousOrigin = ""
         for component in message.context {
-            guard NodeID.isValid(component.origin), component.seq > 0, component.origin > previousOrigin else {
+            guard NodeID.isValid(component.origin), component.seq > 0, component.seq <= Self.seqMax,
+                  component.origin > previousOrigin else {
                 throw .malformed("context must list distinct valid origins with positive seqs, sorted by origin")
             }
             context[component.origin] = component.seq
@@ -92,6 +97,9 @@ public struct EntryBody: Equatable, Sendable {
             throw .malformed("context must hold the origin's own previous seq \(message.seq - 1)")
         }
         guard message.hasHlc else { throw .malformed("hlc is missing") }
+        guard message.hlc.wallMs <= Self.wallMillisecondsMax else {
+            throw .malformed("hlc wall clock \(message.hlc.wallMs) is after the year 9999")
+        }
         guard !message.keyID.isEmpty, message.keyID.utf8.count <= 64 else { throw .malformed("key id must be 1–64 bytes") }
         guard message.hasEvent, let kind = message.event.kind else { throw .malformed("event is missing") }
         self.origin = message.origin
@@ -227,7 +235,7 @@ public struct EntryBody: Equatable, Sendable {
     }
 
     private static func licenseID(_ text: String, event: String) throws(EntryError) -> LicenseID {
-        guard let id = LicenseID(text) else { throw .malformed("\(event): license id '\(text)' is not 32 hex digits") }
+        guard let id = LicenseID(text) else { throw .malformed("\(event): license id '\(text.prefix(80))' is not <origin>-<seq>-<8 hex digits>") }
         return id
     }
 

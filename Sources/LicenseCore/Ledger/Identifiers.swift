@@ -18,27 +18,59 @@ public struct EntryID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func < (a: EntryID, b: EntryID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 }
 
-/// A license's id: the first 16 bytes of the id of the entry that issued it, as 32
-/// lowercase hex digits. Derived, so it needs no coordination between provinces.
+/// A license's id: `<origin>-<seq>-<check>`, naming the entry that issued it (origin
+/// and seq) plus the first 4 bytes of that entry's id in hex as a check, e.g.
+/// `gd-1042-5a4e4542`. Derived, so it needs no coordination between provinces; short
+/// enough to read out at a service counter; and the store finds a license from it
+/// through the ledger's (origin, seq) key, with no index of random ids to maintain.
 public struct LicenseID: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public static let textLength = 32
-    public let text: String
+    public static let checkHexDigits = 8
+    /// Longest text: a 32-character origin, a 20-digit seq, the check, two dashes.
+    public static let textLengthMax = NodeID.lengthMax + 20 + checkHexDigits + 2
 
-    /// Nil unless `text` is exactly 32 lowercase hex digits.
+    public let origin: String
+    public let seq: UInt64
+    /// Eight lower-case hex digits.
+    public let check: String
+
+    /// Nil unless `text` is a valid node id, a dash, a seq of at least 1 without leading
+    /// zeros, a dash and 8 lower-case hex digits.
     public init?(_ text: String) {
-        guard text.utf8.count == Self.textLength,
-              text.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+        guard text.utf8.count <= Self.textLengthMax else { return nil }
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return nil }
+        let check = parts[parts.count - 1]
+        let seqText = parts[parts.count - 2]
+        let origin = parts.dropLast(2).joined(separator: "-")
+        guard check.utf8.count == Self.checkHexDigits,
+              check.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+              let seq = UInt64(seqText), seq >= 1, seq <= EntryBody.seqMax, String(seq) == seqText,
+              NodeID.isValid(origin)
         else { return nil }
-        self.text = text
+        self.origin = origin
+        self.seq = seq
+        self.check = String(check)
     }
 
-    public init(issuedBy entry: EntryID) {
-        text = Hex.encode(entry.bytes.prefix(16))
+    /// The id of the license issued by entry `id` at (`origin`, `seq`).
+    public init(origin: String, seq: UInt64, issuingEntry id: EntryID) {
+        self.origin = origin
+        self.seq = seq
+        self.check = Hex.encode(id.bytes.prefix(Self.checkHexDigits / 2))
     }
+
+    public var text: String { "\(origin)-\(seq)-\(check)" }
 
     public var description: String { text }
 
-    public static func < (a: LicenseID, b: LicenseID) -> Bool { a.text < b.text }
+    /// Whether `entryID` is the id of the entry this license id names.
+    public func matches(issuingEntry entryID: EntryID) -> Bool {
+        Hex.encode(entryID.bytes.prefix(Self.checkHexDigits / 2)) == check
+    }
+
+    public static func < (a: LicenseID, b: LicenseID) -> Bool {
+        (a.origin, a.seq, a.check) < (b.origin, b.seq, b.check)
+    }
 }
 
 /// Node ids name origins: 1–32 characters of lower-case letters, digits and '-',

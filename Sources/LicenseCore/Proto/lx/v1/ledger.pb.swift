@@ -198,7 +198,8 @@ public nonisolated struct LXLicenseEvent: Sendable {
   public init() {}
 }
 
-/// Creates a license. Its id is derived from the id of the entry that carries it.
+/// Creates a license. Its id, <origin>-<seq>-<first 4 bytes of the entry id, hex>, names
+/// the entry that carries it.
 public nonisolated struct LXIssueEvent: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -213,7 +214,7 @@ public nonisolated struct LXIssueEvent: Sendable {
   /// keyed BLAKE2b-256 of the resident ID number
   public var holderRef: Data = Data()
 
-  /// display form, e.g. "44**************1X"
+  /// display form, e.g. "44************123X"
   public var holderMasked: String = String()
 
   /// sorted by name
