@@ -36,6 +36,8 @@ struct APIError: Error, HTTPResponseError {
             self.init(.badRequest, request.code, request.description)
         case let .badRequest(code, message):
             self.init(.badRequest, code, message)
+        case let .store(.overloaded(waiting)):
+            self.init(.serviceUnavailable, "overloaded", "the node is overloaded (\(waiting) writes waiting); retry shortly")
         case let .store(store):
             self.init(.internalServerError, "storage_error", store.description)
         }

@@ -68,8 +68,17 @@ public struct DataDirectory: Sendable {
         if let requestedNode, !NodeID.isValid(requestedNode) {
             throw .invalidOption("--node-id '\(requestedNode)' must be 1–32 lower-case letters, digits or '-', starting with a letter")
         }
+        // Secrets are made only for a new node. If a ledger exists, a missing file is an
+        // operator's problem to fix, never something to paper over with a new key: a new
+        // holder key would silently orphan every holder ref in the ledger.
+        let isNew = !Files.exists(nodeFile) && !Files.exists(ledgerFile)
+        if !isNew {
+            for file in [nodeFile, issuerKeyFile, holderKeyFile] where !Files.exists(file) {
+                throw .missing(path: file, reason: "the data directory holds a node whose file is gone; restore it from a backup")
+            }
+        }
         let identity: LedgerStore.Identity
-        if Files.exists(nodeFile) {
+        if !isNew {
             let stored = try readNodeFile()
             let wanted = (requestedNode ?? stored.nodeID, requestedProvince ?? stored.province)
             guard wanted == (stored.nodeID, stored.province) else {
@@ -84,11 +93,13 @@ public struct DataDirectory: Sendable {
             created.append(nodeFile)
             identity = LedgerStore.Identity(nodeID: node, province: province)
         }
-        for secret in [issuerKeyFile, holderKeyFile] where !Files.exists(secret) {
-            try Files.writeAtomically(Hex.encode(SecureRandom.bytes(32)) + "\n", to: secret)
-            created.append(secret)
+        if isNew {
+            for secret in [issuerKeyFile, holderKeyFile] {
+                try Files.writeAtomically(Hex.encode(SecureRandom.bytes(32)) + "\n", to: secret)
+                created.append(secret)
+            }
         }
-        if !Files.exists(adminTokenFile) {
+        if isNew && !Files.exists(adminTokenFile) {
             let token = try AccessTokens.add(name: "dev-admin", roles: Role.allCases, path: tokensFile)
             try Files.writeAtomically(token + "\n", to: adminTokenFile)
             created.append(adminTokenFile)

@@ -24,14 +24,24 @@ enum Files {
             }
             written += n
         }
-        // The file must be on disk before it replaces the old one.
-        fsync(fd)
-        fchmod(fd, mode)
+        // The file must be on disk, with its mode, before it replaces the old one.
+        guard fchmod(fd, mode) == 0, fsync(fd) == 0 else {
+            let detail = String(cString: strerror(errno))
+            close(fd)
+            unlink(temporary)
+            throw .notWritable(path: path, detail: detail)
+        }
         close(fd)
         guard rename(temporary, path) == 0 else {
             let detail = String(cString: strerror(errno))
             unlink(temporary)
             throw .notWritable(path: path, detail: detail)
+        }
+        // And the rename must survive a power loss too.
+        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            defer { close(directory) }
+            guard fsync(directory) == 0 else { throw .notWritable(path: path, detail: String(cString: strerror(errno))) }
         }
     }
 
@@ -77,6 +87,7 @@ public enum NodeSetupError: Error, Equatable, CustomStringConvertible {
     case badFile(path: String, field: String, expected: String)
     case identityMismatch(path: String, existing: String, requested: String)
     case alreadyRunning(path: String)
+    case missing(path: String, reason: String)
     case invalidOption(String)
     case store(String)
 
@@ -92,6 +103,8 @@ public enum NodeSetupError: Error, Equatable, CustomStringConvertible {
             "\(path) belongs to \(existing), not \(requested); use another --data-dir or drop the identity options"
         case let .alreadyRunning(path):
             "another licensed is already using \(path) (its lock is held)"
+        case let .missing(path, reason):
+            "\(path) is missing: \(reason)"
         case let .invalidOption(detail):
             detail
         case let .store(detail):

@@ -12,6 +12,9 @@ public actor LedgerWriter {
     /// Events per transaction; large enough to amortise the fsync, small enough to keep
     /// the transaction (and a waiting caller's latency) short.
     public static let batchEventsMax = 2048
+    /// Callers allowed to wait for a batch; beyond this a write is refused at once
+    /// (HTTP 503) rather than letting memory and latency grow without bound.
+    public static let queueMax = 16 * batchEventsMax
 
     private enum Wake {
         case done(Outcome)
@@ -41,6 +44,7 @@ public actor LedgerWriter {
     public func write(_ event: LicenseEvent) async throws(StoreError) -> Outcome {
         let wake: Wake
         if writing {
+            guard queue.count < Self.queueMax else { throw .overloaded(waiting: queue.count) }
             wake = try await withCheckedContinuation { queue.append(Waiter(event: event, continuation: $0)) }.get()
         } else {
             writing = true

@@ -85,6 +85,9 @@ public final class LicenseService: Sendable {
         guard purpose.utf8.count <= Self.purposeBytesMax else {
             throw .badRequest(code: "text_too_long", message: "purpose is longer than \(Self.purposeBytesMax) bytes")
         }
+        guard !ResidentID.appears(in: purpose) else {
+            throw .request(.invalid(.containsIDNumber(field: "purpose")))
+        }
         let ref = HolderRef(id: id, key: material.holderKey)
         let record = AuditRecord(atMilliseconds: Int64(clock.nowMilliseconds()), actor: principal.name,
                                  action: "holder_lookup", holderRef: ref, licenseID: nil, purpose: purpose)

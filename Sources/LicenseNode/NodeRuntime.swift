@@ -42,8 +42,10 @@ public enum NodeRuntime {
             throw .invalidOption("--admin-port \(options.adminPort) is not a TCP port (0–65535)")
         }
         let directory = DataDirectory(path: options.dataDirectory)
-        let material = try directory.prepareStandalone(nodeID: options.nodeID, province: options.province)
+        // The lock comes first: a second daemon must be refused before it touches a file.
+        try Files.ensureWritableDirectory(directory.path)
         let lock = try directory.lock()
+        let material = try directory.prepareStandalone(nodeID: options.nodeID, province: options.province)
         let catalog: Catalog
         do {
             catalog = try Catalog.bundled()
@@ -51,7 +53,8 @@ public enum NodeRuntime {
             throw .store(error.description)
         }
         do {
-            let store = try LedgerStore(path: directory.ledgerFile, identity: material.identity)
+            let store = try LedgerStore(path: directory.ledgerFile, identity: material.identity,
+                                        physicalMilliseconds: clock.nowMilliseconds())
             try store.registerIssuerKey(keyID: material.signer.keyID, origin: material.identity.nodeID,
                                         publicKey: material.signer.key.publicKey)
             return (LicenseService(store: store, material: material, catalog: catalog, clock: clock), directory, lock)

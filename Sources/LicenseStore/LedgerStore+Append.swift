@@ -53,10 +53,10 @@ extension LedgerStore {
     /// origin's head. Entries are processed in order, so a batch may carry a whole chain.
     /// Returns one outcome per entry, after the commit.
     public func append(_ entries: [Entry], physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
-        let keys = try issuerKeys()
-        return try await runAsync {
+        try await runAsync {
             try await pool.write { db in
-                try self.appendInTransaction(entries, keys: keys, physicalMilliseconds: physicalMilliseconds, db: db)
+                try self.appendInTransaction(entries, keys: try Self.issuerKeys(db),
+                                             physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
     }
@@ -70,6 +70,15 @@ extension LedgerStore {
         for entry in entries {
             let body = entry.body
             let head = try heads[body.origin] ?? Self.head(of: body.origin, db)
+            // The signature first: nothing an unsigned forgery says is worth a classification.
+            guard let key = keys[body.keyID], key.origin == body.origin else {
+                outcomes.append(.refused(.unknownIssuerKey(keyID: body.keyID, origin: body.origin)))
+                continue
+            }
+            guard entry.hasValidSignature(by: key.publicKey) else {
+                outcomes.append(.refused(.badSignature(origin: body.origin, seq: body.seq)))
+                continue
+            }
             if body.seq <= head.seq {
                 let stored = try Data.fetchOne(db, sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?",
                                                arguments: [body.origin, Int64(body.seq)])
@@ -83,14 +92,6 @@ extension LedgerStore {
             }
             guard body.prev == head.id else {
                 outcomes.append(.refused(.wrongPrev(origin: body.origin, seq: body.seq)))
-                continue
-            }
-            guard let key = keys[body.keyID], key.origin == body.origin else {
-                outcomes.append(.refused(.unknownIssuerKey(keyID: body.keyID, origin: body.origin)))
-                continue
-            }
-            guard entry.hasValidSignature(by: key.publicKey) else {
-                outcomes.append(.refused(.badSignature(origin: body.origin, seq: body.seq)))
                 continue
             }
             try store(entry, db: db)

@@ -35,7 +35,12 @@ public final class LedgerStore: Sendable {
     /// Opens (creating if needed) the ledger at `path`. With `identity`, a new ledger is
     /// stamped with it and an existing one must carry the same, so one node's data is
     /// never opened as another's. Read-only opens never create or migrate.
-    public init(path: String, identity: Identity? = nil, readOnly: Bool = false) throws(StoreError) {
+    ///
+    /// `physicalMilliseconds`, when given, seeds the hybrid clock only from chain heads
+    /// within the tolerated skew of it, so a far-future reading received earlier cannot
+    /// drag this node's clock after a restart.
+    public init(path: String, identity: Identity? = nil, readOnly: Bool = false,
+                physicalMilliseconds: UInt64? = nil) throws(StoreError) {
         self.path = path
         var config = Configuration()
         config.readonly = readOnly
@@ -52,6 +57,10 @@ public final class LedgerStore: Sendable {
             if !readOnly {
                 // GRDB's DatabasePool puts the writer back to synchronous=NORMAL after
                 // opening; FULL is what makes an acknowledged commit survive power loss.
+                // Refuse another node's ledger before writing anything to it.
+                if let identity {
+                    try Self.checkStoredIdentity(identity, path: path, pool: pool)
+                }
                 try pool.writeWithoutTransaction { db in
                     try db.execute(sql: "PRAGMA synchronous = FULL")
                     // The writer keeps the hot index pages of a large ledger in memory, and
@@ -61,11 +70,12 @@ public final class LedgerStore: Sendable {
                 }
                 try Schema.migrator.migrate(pool)
             }
+            let horizon = physicalMilliseconds.map { Int64(clamping: $0 + Self.clockSkewToleratedMilliseconds) } ?? Int64.max
             let lastHLC = try pool.read { db in
                 try Row.fetchOne(db, sql: """
-                    SELECT head_hlc_wall, head_hlc_logical FROM origins
+                    SELECT head_hlc_wall, head_hlc_logical FROM origins WHERE head_hlc_wall <= ?
                     ORDER BY head_hlc_wall DESC, head_hlc_logical DESC LIMIT 1
-                    """)
+                    """, arguments: [horizon])
             }
             let last = lastHLC.map {
                 HybridTimestamp(wallMilliseconds: UInt64($0[0] as Int64), logical: UInt32($0[1] as Int64))
@@ -85,6 +95,20 @@ public final class LedgerStore: Sendable {
         }
         if let identity {
             try checkIdentity(identity)
+        }
+    }
+
+    /// Compares `identity` with the one stamped on an existing ledger, reading only.
+    private static func checkStoredIdentity(_ identity: Identity, path: String, pool: DatabasePool) throws {
+        try pool.read { db in
+            guard try db.tableExists("meta") else { return }
+            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('node_id', 'province')")
+            var stored: [String: String] = [:]
+            for row in rows { stored[row["key"]] = row["value"] }
+            if let nodeID = stored["node_id"], let province = stored["province"],
+               nodeID != identity.nodeID || province != identity.province {
+                throw StoreError.belongsToAnotherNode(path: path, nodeID: nodeID, province: province)
+            }
         }
     }
 
@@ -157,18 +181,18 @@ public final class LedgerStore: Sendable {
     }
 
     public func issuerKeys() throws(StoreError) -> [String: IssuerKeyRecord] {
-        try run {
-            try pool.read { db in
-                var out: [String: IssuerKeyRecord] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT key_id, origin, public_key FROM issuer_keys") {
-                    let bytes: Data = row["public_key"]
-                    let record = IssuerKeyRecord(keyID: row["key_id"], origin: row["origin"],
-                                                 publicKey: try PublicKey(bytes: [UInt8](bytes)))
-                    out[record.keyID] = record
-                }
-                return out
-            }
+        try run { try pool.read { db in try Self.issuerKeys(db) } }
+    }
+
+    static func issuerKeys(_ db: Database) throws -> [String: IssuerKeyRecord] {
+        var out: [String: IssuerKeyRecord] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key_id, origin, public_key FROM issuer_keys") {
+            let bytes: Data = row["public_key"]
+            let record = IssuerKeyRecord(keyID: row["key_id"], origin: row["origin"],
+                                         publicKey: try PublicKey(bytes: [UInt8](bytes)))
+            out[record.keyID] = record
         }
+        return out
     }
 
     // MARK: - Authoring local events

@@ -65,7 +65,13 @@ enum LicenseRow {
         else {
             throw StoreError.database("license row \(row["row"] as Int64) is unreadable")
         }
-        let until = untilText.flatMap { CivilDate(iso: $0) }
+        var until: CivilDate?
+        if let untilText {
+            guard let parsed = CivilDate(iso: untilText) else {
+                throw StoreError.database("license \(idText) has an unreadable valid_until")
+            }
+            until = parsed
+        }
         let holderData: Data = row["holder_ref"]
         return LicenseState(
             id: id, licenseType: row["type"], province: row["province"], issuerOrigin: row["origin"],

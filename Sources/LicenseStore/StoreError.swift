@@ -6,6 +6,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case belongsToAnotherNode(path: String, nodeID: String, province: String)
     case database(String)
     case verificationFailed([String])
+    case overloaded(waiting: Int)
 
     public var description: String {
         switch self {
@@ -17,6 +18,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             "ledger database \(path) belongs to node '\(nodeID)' of province \(province); use that identity or another data dir"
         case let .database(detail):
             "ledger database error: \(detail)"
+        case let .overloaded(waiting):
+            "the ledger writer is overloaded (\(waiting) writes waiting); retry shortly"
         case let .verificationFailed(problems):
             "ledger verification failed: " + problems.joined(separator: "; ")
         }

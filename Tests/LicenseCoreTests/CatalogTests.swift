@@ -23,7 +23,7 @@ import Testing
 
     @Test func bundled_shouldCoverEveryAttributeKind() throws {
         let kinds = Set(catalog.types.flatMap { $0.attributes.map(\.kind) })
-        #expect(kinds == [.string, .integer, .date, .boolean, .enumeration])
+        #expect(kinds == [.string, .integer, .date, .boolean, .enumeration, .maskedID])
     }
 
     @Test func subscript_shouldReturnNilForUnknownType() {

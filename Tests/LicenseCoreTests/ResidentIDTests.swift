@@ -111,3 +111,28 @@ import Testing
         #expect(ResidentIDError.wrongLength(17).description.contains("17"))
     }
 }
+
+struct IDNumberInTextTests {
+    @Test func appears_findsAValidNumberInsideText() {
+        #expect(ResidentID.appears(in: "call 11010519491231002X today"))
+        #expect(ResidentID.appears(in: "11010519491231002x"))
+        #expect(!ResidentID.appears(in: "110105194912310021"))  // wrong check character
+        #expect(!ResidentID.appears(in: "order 12345"))
+        #expect(!ResidentID.appears(in: "11************002X"))
+    }
+
+    @Test func isMasked_acceptsOnlyTheDisplayForm() {
+        #expect(ResidentID.isMasked("11************002X"))
+        #expect(ResidentID.isMasked("44************1234"))
+        #expect(!ResidentID.isMasked("11010519491231002X"))
+        #expect(!ResidentID.isMasked("11***********002X"))
+        #expect(!ResidentID.isMasked("11************002x"))
+    }
+
+    @Test func catalog_refusesARawNumberInAMaskedIDAttribute() throws {
+        let marriage = try #require(try Catalog.bundled()["marriage_certificate"])
+        let spouse = try #require(marriage.attribute(named: "spouse_masked_id"))
+        #expect(throws: LicenseValidationError.self) { try spouse.validate("11010519491231002X", licenseType: marriage.code) }
+        #expect(throws: Never.self) { try spouse.validate("11************002X", licenseType: marriage.code) }
+    }
+}

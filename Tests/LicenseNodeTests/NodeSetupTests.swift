@@ -49,9 +49,44 @@ struct NodeSetupTests {
         let scratch = TemporaryDirectory()
         let directory = DataDirectory(path: scratch.path + "/data")
         _ = try directory.prepareStandalone(nodeID: "gd", province: "440000")
-        #expect(throws: NodeSetupError.self) {
+        #expect(throws: NodeSetupError.identityMismatch(path: directory.path, existing: "node 'gd' of 440000",
+                                                        requested: "node 'sh' of 310000")) {
             _ = try directory.prepareStandalone(nodeID: "sh", province: "310000")
         }
+    }
+
+    @Test func lostKeyOfAnExistingNode_isNeverReplacedByANewOne() throws {
+        let scratch = TemporaryDirectory()
+        let options = NodeRuntime.Options(dataDirectory: scratch.path + "/data")
+        let directory = DataDirectory(path: options.dataDirectory)
+        do {
+            _ = try NodeRuntime.prepare(options, clock: FixedClock())
+        }
+        for file in [directory.holderKeyFile, directory.nodeFile] {
+            let saved = try Data(contentsOf: URL(fileURLWithPath: file))
+            try FileManager.default.removeItem(atPath: file)
+            #expect(throws: NodeSetupError.missing(path: file, reason: "the data directory holds a node whose file is gone; restore it from a backup")) {
+                _ = try NodeRuntime.prepare(options, clock: FixedClock())
+            }
+            #expect(!FileManager.default.fileExists(atPath: file))
+            try saved.write(to: URL(fileURLWithPath: file))
+        }
+        _ = try NodeRuntime.prepare(options, clock: FixedClock())
+    }
+
+    @Test func refusedSecondDaemon_changesNoFile() throws {
+        let scratch = TemporaryDirectory()
+        let options = NodeRuntime.Options(dataDirectory: scratch.path + "/data", adminPort: 0)
+        let first = try NodeRuntime.prepare(options, clock: FixedClock())
+        let directory = DataDirectory(path: options.dataDirectory)
+        try FileManager.default.removeItem(atPath: directory.adminTokenFile)
+        let tokens = try Data(contentsOf: URL(fileURLWithPath: directory.tokensFile))
+        #expect(throws: NodeSetupError.alreadyRunning(path: directory.path)) {
+            _ = try NodeRuntime.prepare(options, clock: FixedClock())
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: directory.tokensFile)) == tokens)
+        #expect(!FileManager.default.fileExists(atPath: directory.adminTokenFile))
+        withExtendedLifetime(first) {}
     }
 
     @Test func invalidOptions_areRefusedWithTheirName() {

@@ -141,5 +141,22 @@ private typealias F = StoreFixtures
                              event: F.residencePermit(holder: 6))
         #expect(try await receiver.append([Entry.sign(body, with: F.key)], physicalMilliseconds: F.now) == [.appended])
         #expect(receiver.clock.withLock { $0.last.wallMilliseconds } < future)
+        // Nor after a restart: the clock is seeded only from heads within the skew.
+        let reopened = try LedgerStore(path: receiver.path, physicalMilliseconds: F.now)
+        #expect(reopened.clock.withLock { $0.last.wallMilliseconds } < future)
+    }
+
+    @Test func everyAuthoredEntry_decodesAsAReceivedOne() async throws {
+        let store = try openStore()
+        let issued = try await authorAll(store, [F.drivingLicence(holder: 7)])
+        let id = issued[0].state.id
+        _ = try await authorAll(store, [
+            .amend(.init(licenseID: id, set: ["licence_class": "B2"], remove: ["restrictions", "restrictions"], reason: "")),
+            F.suspend(id),
+        ], at: 10)
+        for entry in try store.entries(origin: "gd", after: 0, limit: 10) {
+            #expect(throws: Never.self) { _ = try Entry(bodyBytes: entry.bodyBytes, signature: entry.signature) }
+        }
+        #expect(try LedgerVerifier.verify(store).isValid)
     }
 }

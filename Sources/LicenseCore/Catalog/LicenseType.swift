@@ -73,6 +73,8 @@ public struct AttributeSpec: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable {
         case string, integer, date, boolean
         case enumeration = "enum"
+        /// Another person's ID number in its masked display form (`44************123X`).
+        case maskedID = "masked_id"
     }
 
     public let name: String
@@ -101,6 +103,9 @@ public struct AttributeSpec: Sendable, Codable, Equatable {
         case .string:
             guard !value.isEmpty else { throw bad("a non-empty string") }
             if let maxLength, value.count > maxLength { throw bad("at most \(maxLength) characters") }
+            guard !ResidentID.appears(in: value) else { throw .containsIDNumber(field: "attribute '\(name)'") }
+        case .maskedID:
+            guard ResidentID.isMasked(value) else { throw bad("a masked ID number such as 44************123X") }
         case .integer:
             guard let number = Int64(value) else { throw bad("an integer") }
             if let min, number < min { throw bad("an integer of at least \(min)") }
@@ -128,6 +133,8 @@ public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
     case emptyAmendment
     case reasonRequired(String)
     case textTooLong(field: String, bytesMax: Int)
+    /// Free text holds what looks like a resident ID number, which must never be stored.
+    case containsIDNumber(field: String)
 
     /// Stable machine-readable code for API error bodies.
     public var code: String {
@@ -142,6 +149,7 @@ public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
         case .emptyAmendment: "empty_amendment"
         case .reasonRequired: "reason_required"
         case .textTooLong: "text_too_long"
+        case .containsIDNumber: "contains_id_number"
         }
     }
 
@@ -167,6 +175,8 @@ public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
             "\(event) requires a reason"
         case let .textTooLong(field, bytesMax):
             "\(field) is longer than \(bytesMax) bytes"
+        case let .containsIDNumber(field):
+            "\(field) contains what looks like a resident ID number; ID numbers are never stored (use the masked form)"
         }
     }
 }

@@ -64,6 +64,38 @@ public struct ResidentID: Sendable, CustomStringConvertible {
         return check == 10 ? UInt8(ascii: "X") : UInt8(48 + check)
     }
 
+    /// True when `text` contains 17 digits and a check character that pass the MOD 11-2
+    /// check: a resident ID number typed where free text belongs (a reason, a string
+    /// attribute, an audit purpose). Such text is refused so that the raw number never
+    /// reaches the ledger by the side door.
+    public static func appears(in text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard u.count >= length else { return false }
+        var start = 0
+        while start + length <= u.count {
+            let window = u[start..<(start + length)]
+            let digits = window.prefix(17)
+            let last = window.last!
+            if digits.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+               (last >= 48 && last <= 57) || last == UInt8(ascii: "X") || last == UInt8(ascii: "x"),
+               checkCharacter(for: digits) == (last == UInt8(ascii: "x") ? UInt8(ascii: "X") : last) {
+                return true
+            }
+            start += 1
+        }
+        return false
+    }
+
+    /// True for the display form `masked` produces: two digits, twelve `*`, three digits
+    /// and a digit or `X`.
+    public static func isMasked(_ text: String) -> Bool {
+        let u = Array(text.utf8)
+        guard u.count == length else { return false }
+        let isDigit = { (c: UInt8) in c >= 48 && c <= 57 }
+        return u.prefix(2).allSatisfy(isDigit) && u[2..<14].allSatisfy { $0 == UInt8(ascii: "*") }
+            && u[14..<17].allSatisfy(isDigit) && (isDigit(u[17]) || u[17] == UInt8(ascii: "X"))
+    }
+
     /// The display form kept in the ledger: the province digits and the last four
     /// characters, everything else (the birth date above all) hidden.
     public var masked: String {

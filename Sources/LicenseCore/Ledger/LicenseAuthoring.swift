@@ -82,6 +82,7 @@ public enum LicenseAuthoring {
         if text.utf8.count > LicenseEvent.reasonBytesMax {
             throw .invalid(.textTooLong(field: "reason", bytesMax: LicenseEvent.reasonBytesMax))
         }
+        if ResidentID.appears(in: text) { throw .invalid(.containsIDNumber(field: "reason")) }
     }
 
     private static func date(_ text: String?, field: String) throws(LicenseRequestError) -> CivilDate? {

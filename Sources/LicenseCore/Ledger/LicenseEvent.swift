@@ -46,7 +46,8 @@ public enum LicenseEvent: Equatable, Sendable {
         public init(licenseID: LicenseID, set: [String: String], remove: [String], reason: String) {
             self.licenseID = licenseID
             self.set = set
-            self.remove = remove.sorted()
+            // Sorted and distinct: the only form the entry decoder accepts.
+            self.remove = Array(Set(remove)).sorted()
             self.reason = reason
         }
     }
