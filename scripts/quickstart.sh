@@ -49,7 +49,7 @@ echo "== one number: every license of the citizen (the lookup is audited)"
 ctl holder "$holder" --purpose "quickstart demo"
 echo
 echo "== an invalid ID number is refused with the rule it breaks"
-ctl holder 440304199002301232 || true
+ctl holder 440304199002301232 --purpose "quickstart demo" || true
 echo
 echo "== node status"
 ctl status

@@ -15,6 +15,11 @@ public final class LedgerStore: Sendable {
     let pool: DatabasePool
     /// The node's hybrid clock; advanced inside write transactions only.
     let clock: Mutex<HybridClock>
+    private let authoredBatches = Mutex(0)
+
+    /// Transactions `author` has committed since the store was opened (group-commit tests
+    /// and metrics read it).
+    public var authorTransactions: Int { authoredBatches.withLock { $0 } }
 
     /// Page cache of the writer connection and of each reader connection.
     static let writerCacheKibibytes = 64 * 1024
@@ -70,6 +75,7 @@ public final class LedgerStore: Sendable {
                 }
                 try Schema.migrator.migrate(pool)
             }
+            try Self.checkHeads(path: path, pool: pool)
             let horizon = physicalMilliseconds.map { Int64(clamping: $0 + Self.clockSkewToleratedMilliseconds) } ?? Int64.max
             let lastHLC = try pool.read { db in
                 try Row.fetchOne(db, sql: """
@@ -95,6 +101,27 @@ public final class LedgerStore: Sendable {
         }
         if let identity {
             try checkIdentity(identity)
+        }
+    }
+
+    /// A cheap consistency check at every open (one primary-key read per origin, so it
+    /// costs nothing at a million entries): each origin's recorded head is the last entry
+    /// of its chain. A torn or damaged database fails here, at start, with a clear message,
+    /// instead of later in the middle of a request.
+    private static func checkHeads(path: String, pool: DatabasePool) throws {
+        try pool.read { db in
+            guard try db.tableExists("origins") else { return }
+            for head in try Row.fetchAll(db, sql: "SELECT origin, head_seq, head_id FROM origins") {
+                let origin: String = head["origin"]
+                let seq: Int64 = head["head_seq"]
+                let stored = try Data.fetchOne(db, sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?",
+                                               arguments: [origin, seq])
+                let beyond = try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM entries WHERE origin = ? AND seq > ?)",
+                                               arguments: [origin, seq]) ?? false
+                guard stored == (head["head_id"] as Data), !beyond else {
+                    throw StoreError.corrupt(path: path, detail: "the chain of origin '\(origin)' does not end at its recorded head #\(seq)")
+                }
+            }
         }
     }
 
@@ -217,10 +244,12 @@ public final class LedgerStore: Sendable {
         today: CivilDate
     ) async throws(StoreError) -> [Result<Authored, LicenseRequestError>] {
         try await runAsync {
-            try await pool.write { db in
+            let results = try await pool.write { db in
                 try self.authorInTransaction(events, signer: signer, catalog: catalog,
                                              physicalMilliseconds: physicalMilliseconds, today: today, db: db)
             }
+            authoredBatches.withLock { $0 += 1 }
+            return results
         }
     }
 

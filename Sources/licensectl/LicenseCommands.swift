@@ -7,14 +7,15 @@ struct Issue: AsyncParsableCommand {
 
     @OptionGroup var connection: Connection
     @Option(help: "License type code (see `licensectl catalog`).") var type: String
-    @Option(help: "The holder's 18-character resident ID number.") var holder: String
+    @Option(help: "The holder's 18-character resident ID number, or - to read it from standard input.")
+    var holder: String
     @Option(name: .customLong("attr"), help: "Attribute name=value; repeat for each.") var attributes: [String] = []
     @Option(help: "First day of validity, YYYY-MM-DD (default today).") var validFrom: String?
     @Option(help: "Last day of validity, YYYY-MM-DD (default from the catalog).") var validUntil: String?
 
     func run() async throws {
         try await reporting {
-            let request = IssueRequest(type: type, holder: holder, attributes: try keyValues(attributes, option: "--attr"),
+            let request = IssueRequest(type: type, holder: try idNumber(holder), attributes: try keyValues(attributes, option: "--attr"),
                                        validFrom: validFrom, validUntil: validUntil)
             let license: LicenseDocument = try await connection.client().post("v1/licenses", request)
             try connection.emit(license) { $0.id }
@@ -43,17 +44,12 @@ struct Holder: AsyncParsableCommand {
     @OptionGroup var connection: Connection
     @Argument(help: "Resident ID number, or - to read it from standard input (keeps it out of shell history).")
     var idNumber: String
-    @Option(help: "Why the lookup is made; recorded in the audit log.") var purpose = "service window enquiry"
+    @Option(help: "Why the lookup is made (required; recorded in the audit log).") var purpose: String
 
     func run() async throws {
         try await reporting {
-            var number = idNumber
-            if number == "-" {
-                guard let line = readLine(strippingNewline: true) else { throw CLIError("no ID number on standard input") }
-                number = line.trimmingCharacters(in: .whitespaces)
-            }
             let found: HolderLookupResponse = try await connection.client().post(
-                "v1/holders/lookup", HolderLookupRequest(holder: number, purpose: purpose))
+                "v1/holders/lookup", HolderLookupRequest(holder: try licensectl.idNumber(idNumber), purpose: purpose))
             try connection.emit(found) { found in
                 "holder \(found.holder): \(found.licenses.count) license(s)\n" + LicenseText.list(found.licenses)
             }
@@ -136,6 +132,14 @@ struct Revoke: StatusChangeCommand {
     @OptionGroup var connection: Connection
     @Argument(help: "License id.") var id: String
     @Option(help: "Why (required).") var reason: String?
+}
+
+/// An ID number argument; `-` reads it from standard input, which keeps it out of shell
+/// history and of `ps`.
+func idNumber(_ argument: String) throws -> String {
+    guard argument == "-" else { return argument }
+    guard let line = readLine(strippingNewline: true) else { throw CLIError("no ID number on standard input") }
+    return line.trimmingCharacters(in: .whitespaces)
 }
 
 /// Human forms of licenses.

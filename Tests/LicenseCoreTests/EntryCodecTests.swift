@@ -58,7 +58,7 @@ import Testing
         b.attributes["licence_class"] = "C1"
         func body(_ issue: LicenseEvent.Issue, _ context: VersionVector) -> EntryBody {
             EntryBody(origin: "gd", seq: 2, prev: Entry.sign(Self.issueBody(), with: Fixtures.key).id, context: context,
-                      hlc: Fixtures.hlc(Self.wall), keyID: "k", event: .issue(issue))
+                      hlc: Fixtures.hlc(Self.wall), keyID: "gd-0123abcd", event: .issue(issue))
         }
         var context = VersionVector()
         context["zj"] = 4
@@ -240,7 +240,11 @@ import Testing
     @Test func decode_shouldRefuseBadKeyID() {
         expectMalformed(RawBody(keyID: "").encoded(), mentioning: "key id")
         expectMalformed(RawBody(keyID: String(repeating: "k", count: 65)).encoded(), mentioning: "key id")
-        #expect(throws: Never.self) { try EntryBody(decoding: RawBody(keyID: String(repeating: "k", count: 64)).encoded()) }
+        // The derived form <origin>-<8 hex digits>, for the body's own origin only.
+        expectMalformed(RawBody(keyID: "sh-0123abcd").encoded(), mentioning: "key id")
+        expectMalformed(RawBody(keyID: "gd-0123ABCD").encoded(), mentioning: "key id")
+        expectMalformed(RawBody(keyID: "gd-0123abc").encoded(), mentioning: "key id")
+        #expect(throws: Never.self) { try EntryBody(decoding: RawBody(keyID: "gd-0123abcd").encoded()) }
     }
 
     @Test func decode_shouldRefuseMissingOrEmptyEvent() {
@@ -286,7 +290,7 @@ import Testing
             issue.attributes["filler\(index)"] = String(repeating: "f", count: 4000)
         }
         let body = EntryBody(origin: "gd", seq: 1, prev: .zero, context: VersionVector(), hlc: Fixtures.hlc(Self.wall),
-                             keyID: "k", event: .issue(issue))
+                             keyID: "gd-0123abcd", event: .issue(issue))
         let bytes = body.encoded()
         #expect(bytes.count > EntryBody.encodedBytesMax)
         expectMalformed(bytes, mentioning: "the limit is \(EntryBody.encodedBytesMax)")
@@ -303,7 +307,7 @@ import Testing
             var copy = issue
             copy.attributes["last"] = String(repeating: "l", count: length)
             return EntryBody(origin: "gd", seq: 1, prev: .zero, context: VersionVector(), hlc: Fixtures.hlc(Self.wall),
-                             keyID: "k", event: .issue(copy)).encoded()
+                             keyID: "gd-0123abcd", event: .issue(copy)).encoded()
         }
         let length = 1000 + EntryBody.encodedBytesMax - encoded(1000).count
         let bytes = encoded(length)

@@ -168,6 +168,8 @@ struct NodeSetupTests {
             return ids
         }
         #expect(Set(ids).count == count)
+        // Group commit: concurrent requests shared transactions.
+        #expect(service.store.authorTransactions < count)
         #expect(try service.store.versionVector() == VersionVector(["bj": UInt64(count)]))
         #expect(try LedgerVerifier.verify(service.store).isValid)
         withExtendedLifetime(lock) {}

@@ -26,7 +26,7 @@ struct ProcessTests {
         }
         #expect(license["status"] as? String == "active")
 
-        let table = try CLI.run("holder", holderB, "--data-dir", data)
+        let table = try CLI.run("holder", "-", "--purpose", "counter 2", "--data-dir", data, stdin: holderB + "\n")
         #expect(table.stdout.contains(id))
         #expect(table.stdout.contains("ID") && table.stdout.contains("VALID UNTIL"))
         #expect(!table.stdout.contains(holderB))
@@ -37,6 +37,28 @@ struct ProcessTests {
         #expect(refused.status != 0)
         #expect(refused.stdout.isEmpty)
         #expect(refused.stderr.contains("check character"))
+
+        // Every refusal: a message on stderr naming the problem, exit code 1, nothing on stdout.
+        let refusals: [([String], String)] = [
+            (["issue", "--type", "pilot_licence", "--holder", holderB], "unknown license type 'pilot_licence'"),
+            (["issue", "--type", "driving_licence", "--holder", holderB, "--attr", "licence_class=C1"],
+             "requires attribute 'first_issue_date'"),
+            (["issue", "--type", "driving_licence", "--holder", holderB, "--attr", "licence_class"], "must look like name=value"),
+            (["revoke", id], "revoke requires a reason"),
+            (["renew", id, "--valid-until", "2030-01-01"], "is not later than its current end"),
+            (["show", "gd-99-00000000"], "no license with id gd-99-00000000"),
+            (["holder", holderB, "--purpose", "x", "--token-file", "/nonexistent"], "cannot read token file"),
+        ]
+        for (arguments, message) in refusals {
+            let result = try CLI.run(arguments + ["--data-dir", data])
+            #expect(result.status == 1, "\(arguments)")
+            #expect(result.stdout.isEmpty, "\(arguments)")
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+        try "lxt_not-a-token\n".write(toFile: scratch.path + "/bad.token", atomically: true, encoding: .utf8)
+        let unauthorized = try CLI.run(["status", "--data-dir", data, "--token-file", scratch.path + "/bad.token"])
+        #expect(unauthorized.status == 1)
+        #expect(unauthorized.stderr.contains("unauthorized"))
 
         let status = try #require(try CLI.run("status", "--data-dir", data, "--json").json)
         for key in ["node_id", "province", "entries", "version_vector", "ledger_digest"] {
@@ -92,7 +114,11 @@ struct CLIResult {
 }
 
 enum CLI {
-    static func run(_ arguments: String...) throws -> CLIResult {
+    static func run(_ arguments: String..., stdin: String? = nil) throws -> CLIResult {
+        try run(arguments, stdin: stdin)
+    }
+
+    static func run(_ arguments: [String], stdin: String? = nil) throws -> CLIResult {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try Binaries.path("licensectl"))
         process.arguments = arguments
@@ -103,7 +129,11 @@ enum CLI {
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
         try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -130,6 +160,12 @@ final class Daemon {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
+        // If the daemon hangs without printing, the reads below would block: a watchdog
+        // kills it after a generous bound, which ends the reads with EOF.
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { Foundation.kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        defer { watchdog.cancel() }
         var text = ""
         // Bounded: each read returns what arrived or, once the process is gone, nothing.
         for _ in 0..<1000 where !text.contains("\nready") {

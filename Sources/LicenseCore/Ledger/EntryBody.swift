@@ -100,7 +100,9 @@ public struct EntryBody: Equatable, Sendable {
         guard message.hlc.wallMs <= Self.wallMillisecondsMax else {
             throw .malformed("hlc wall clock \(message.hlc.wallMs) is after the year 9999")
         }
-        guard !message.keyID.isEmpty, message.keyID.utf8.count <= 64 else { throw .malformed("key id must be 1–64 bytes") }
+        guard IssuerKeyID.isValid(message.keyID, origin: message.origin) else {
+            throw .malformed("key id '\(message.keyID.prefix(80))' is not '\(message.origin)-' and 8 hex digits")
+        }
         guard message.hasEvent, let kind = message.event.kind else { throw .malformed("event is missing") }
         self.origin = message.origin
         self.seq = message.seq
