@@ -69,6 +69,24 @@ struct Audit: AsyncParsableCommand {
     }
 }
 
+/// Compares the ledger's registered keys for its own origin with `issuer.key` beside it.
+private func ownKeyProblem(_ store: LedgerStore) throws -> String? {
+    let keyFile = ((store.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent("issuer.key")
+    guard let identity = try store.identity(),
+          let text = try? String(contentsOfFile: keyFile, encoding: .utf8) else { return nil }
+    guard let seed = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)),
+          let key = try? SigningKey(seed: seed) else {
+        return "\(keyFile) is not a 64-hex-digit seed"
+    }
+    let ownKeys = try store.issuerKeys().values.filter { $0.origin == identity.nodeID }
+    let expected = IssuerKeyID.derive(origin: identity.nodeID, publicKey: key.publicKey)
+    guard ownKeys.contains(where: { $0.keyID == expected && $0.publicKey == key.publicKey }) else {
+        return "the ledger's keys for its own origin '\(identity.nodeID)' do not include the key in \(keyFile)"
+    }
+    let others = ownKeys.filter { $0.keyID != expected }.map(\.keyID).sorted()
+    return others.isEmpty ? nil : "the ledger lists keys for '\(identity.nodeID)' that \(keyFile) does not hold: \(others.joined(separator: ", "))"
+}
+
 /// Offline: opens the ledger read-only and re-verifies everything in it.
 struct VerifyLedger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -95,9 +113,16 @@ struct VerifyLedger: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             let path = (dataDir as NSString).appendingPathComponent("ledger.sqlite")
-            let report: LedgerVerifier.Report
+            var report: LedgerVerifier.Report
             do {
-                report = try LedgerVerifier.verify(try LedgerStore(path: path, readOnly: true))
+                let store = try LedgerStore(path: path, readOnly: true)
+                report = try LedgerVerifier.verify(store)
+                // The keys in the database are what the database says; the node's own key
+                // is checked against its key file, so a rewritten ledger re-signed with
+                // another key does not pass.
+                if let problem = try ownKeyProblem(store) { report.problems.append(problem) }
+            } catch let error as CLIError {
+                throw error
             } catch {
                 throw CLIError("\(error)")
             }

@@ -78,6 +78,12 @@ struct ProcessTests {
         let afterRestart = try #require(try CLI.run("show", id, "--data-dir", data, "--json").json)
         #expect(afterRestart["id"] as? String == id)
         #expect(again.stop(signal: SIGINT) == 0)
+
+        // A ledger checked against another key than the node's own is not valid.
+        try (String(repeating: "ab", count: 32) + "\n").write(toFile: data + "/issuer.key", atomically: true, encoding: .utf8)
+        let foreign = try CLI.run("verify-ledger", "--data-dir", data)
+        #expect(foreign.status == 1)
+        #expect(foreign.stdout.contains("do not include the key"))
     }
 
     @Test func licensectl_withoutARunningNode_saysSoOnStderr() throws {
