@@ -47,6 +47,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The gossip protocol as sans-I/O state machines: events in, actions out. No NIO,
+        // no SQLite, no clock: the daemon and the simulator drive the same code.
+        .target(
+            name: "LicenseSync",
+            dependencies: ["LicenseCore"],
+            swiftSettings: strict
+        ),
         // The admin API's JSON documents, shared by the daemon and licensectl.
         .target(
             name: "LicenseAPI",
@@ -98,6 +105,11 @@ let package = Package(
         .testTarget(
             name: "LicenseStoreTests",
             dependencies: ["LicenseStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LicenseSyncTests",
+            dependencies: ["LicenseSync", "LicenseStore"],
             swiftSettings: strict
         ),
         .testTarget(

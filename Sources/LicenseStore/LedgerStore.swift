@@ -399,6 +399,21 @@ public final class LedgerStore: Sendable {
         }
     }
 
+    /// Like `entries(origin:after:limit:)`, but stops before the entries' bytes (body
+    /// and signature) pass `bytesMax`; the first entry is always returned. What a sync
+    /// session reads to fill one batch.
+    public func entries(origin: String, after: UInt64, limit: Int, bytesMax: Int) throws(StoreError) -> [Entry] {
+        let candidates = try entries(origin: origin, after: after, limit: limit)
+        var total = 0
+        var out: [Entry] = []
+        for entry in candidates {
+            total += entry.bodyBytes.count + entry.signature.count
+            if total > bytesMax && !out.isEmpty { break }
+            out.append(entry)
+        }
+        return out
+    }
+
     // MARK: - Helpers
 
     static func versionVector(_ db: Database) throws -> VersionVector {

@@ -55,3 +55,8 @@ public enum EntryError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// Two entries are the same entry when their ids are: the id hashes body and signature.
+extension Entry: Equatable {
+    public static func == (a: Entry, b: Entry) -> Bool { a.id == b.id }
+}

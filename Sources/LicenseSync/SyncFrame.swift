@@ -1,0 +1,174 @@
+import Foundation
+import LicenseCore
+import SwiftProtobuf
+
+/// One frame of the sync protocol, decoded and checked (Protos/lx/v1/sync.proto).
+public enum SyncFrame: Equatable, Sendable {
+    case hello(Hello)
+    case vector(VersionVector)
+    case entries(batch: UInt64, [Entry])
+    case ack(batch: UInt64, VersionVector)
+    case error(code: String, message: String)
+    case ping(UInt64)
+    case pong(UInt64)
+
+    public static let protocolVersion: UInt32 = 1
+    public static let batchEntriesLimit: UInt32 = 4096
+    public static let batchesInFlightLimit: UInt32 = 64
+    static let errorCodeBytesMax = 64
+    static let errorMessageBytesMax = 1000
+
+    public struct Hello: Equatable, Sendable {
+        public var protocolVersion: UInt32
+        public var nodeID: String
+        public var province: String
+        public var batchEntriesMax: UInt32
+        public var batchesInFlightMax: UInt32
+
+        public init(protocolVersion: UInt32 = SyncFrame.protocolVersion, nodeID: String, province: String,
+                    batchEntriesMax: UInt32, batchesInFlightMax: UInt32) {
+            self.protocolVersion = protocolVersion
+            self.nodeID = nodeID
+            self.province = province
+            self.batchEntriesMax = batchEntriesMax
+            self.batchesInFlightMax = batchesInFlightMax
+        }
+    }
+
+    /// A short name for logs and metrics.
+    public var kind: String {
+        switch self {
+        case .hello: "hello"
+        case .vector: "vector"
+        case .entries: "entries"
+        case .ack: "ack"
+        case .error: "error"
+        case .ping: "ping"
+        case .pong: "pong"
+        }
+    }
+
+    func encoded() -> [UInt8] {
+        var frame = LXFrame()
+        switch self {
+        case let .hello(hello):
+            var m = LXHello()
+            m.protocolVersion = hello.protocolVersion
+            m.nodeID = hello.nodeID
+            m.province = hello.province
+            m.batchEntriesMax = hello.batchEntriesMax
+            m.batchesInFlightMax = hello.batchesInFlightMax
+            frame.kind = .hello(m)
+        case let .vector(vector):
+            var m = LXVectorAnnouncement()
+            m.components = Self.components(vector)
+            frame.kind = .vector(m)
+        case let .entries(batch, entries):
+            var m = LXEntryBatch()
+            m.batch = batch
+            m.entries = entries.map { entry in
+                var e = LXSignedEntry()
+                e.body = Data(entry.bodyBytes)
+                e.signature = Data(entry.signature)
+                return e
+            }
+            frame.kind = .entries(m)
+        case let .ack(batch, vector):
+            var m = LXAcknowledgement()
+            m.batch = batch
+            m.components = Self.components(vector)
+            frame.kind = .ack(m)
+        case let .error(code, message):
+            var m = LXErrorReport()
+            m.code = String(code.utf8.prefix(Self.errorCodeBytesMax)) ?? code
+            m.message = String(message.utf8.prefix(Self.errorMessageBytesMax)) ?? message
+            frame.kind = .error(m)
+        case let .ping(nonce):
+            var m = LXPing()
+            m.nonce = nonce
+            frame.kind = .ping(m)
+        case let .pong(nonce):
+            var m = LXPong()
+            m.nonce = nonce
+            frame.kind = .pong(m)
+        }
+        do {
+            return try frame.serializedBytes()
+        } catch {
+            preconditionFailure("protobuf serialisation of a frame failed: \(error)")
+        }
+    }
+
+    /// Decodes a frame payload and checks every field; throws `.malformedFrame` naming
+    /// what is wrong.
+    public init(decoding payload: [UInt8]) throws(SyncError) {
+        let frame: LXFrame
+        do {
+            frame = try LXFrame(serializedBytes: payload)
+        } catch {
+            throw .malformedFrame("not a valid lx.v1.Frame: \(error)")
+        }
+        guard let kind = frame.kind else { throw .malformedFrame("frame has no kind") }
+        switch kind {
+        case let .hello(m):
+            guard NodeID.isValid(m.nodeID) else { throw .malformedFrame("hello: node id '\(m.nodeID.prefix(40))' is invalid") }
+            guard Province.byCode[m.province] != nil else { throw .malformedFrame("hello: unknown province '\(m.province.prefix(10))'") }
+            guard (1...Self.batchEntriesLimit).contains(m.batchEntriesMax),
+                  (1...Self.batchesInFlightLimit).contains(m.batchesInFlightMax)
+            else { throw .malformedFrame("hello: batch limits out of range") }
+            self = .hello(Hello(protocolVersion: m.protocolVersion, nodeID: m.nodeID, province: m.province,
+                                batchEntriesMax: m.batchEntriesMax, batchesInFlightMax: m.batchesInFlightMax))
+        case let .vector(m):
+            self = .vector(try Self.vector(m.components))
+        case let .entries(m):
+            guard !m.entries.isEmpty else { throw .malformedFrame("entries: empty batch") }
+            guard m.entries.count <= Int(Self.batchEntriesLimit) else { throw .malformedFrame("entries: too many") }
+            var entries: [Entry] = []
+            entries.reserveCapacity(m.entries.count)
+            for e in m.entries {
+                do {
+                    entries.append(try Entry(bodyBytes: [UInt8](e.body), signature: [UInt8](e.signature)))
+                } catch {
+                    throw .malformedFrame("entries: \(error)")
+                }
+            }
+            self = .entries(batch: m.batch, entries)
+        case let .ack(m):
+            self = .ack(batch: m.batch, try Self.vector(m.components))
+        case let .error(m):
+            self = .error(code: String(m.code.prefix(Self.errorCodeBytesMax)),
+                          message: String(m.message.prefix(Self.errorMessageBytesMax)))
+        case let .ping(m):
+            self = .ping(m.nonce)
+        case let .pong(m):
+            self = .pong(m.nonce)
+        }
+    }
+
+    private static func components(_ vector: VersionVector) -> [LXVersionVectorComponent] {
+        vector.sorted.map { component in
+            var c = LXVersionVectorComponent()
+            c.origin = component.origin
+            c.seq = component.seq
+            return c
+        }
+    }
+
+    /// Origins distinct, valid and sorted; seqs positive. A vector names at most
+    /// `originsMax` origins (34 provinces, with room for re-keyed nodes).
+    static let originsMax = 256
+
+    private static func vector(_ components: [LXVersionVectorComponent]) throws(SyncError) -> VersionVector {
+        guard components.count <= originsMax else { throw .malformedFrame("vector: too many origins") }
+        var vector = VersionVector()
+        var previous = ""
+        for c in components {
+            guard NodeID.isValid(c.origin), c.origin > previous, c.seq > 0, c.seq <= EntryBody.seqMax else {
+                throw .malformedFrame("vector: components must be distinct valid origins, sorted, with positive seqs")
+            }
+            vector[c.origin] = c.seq
+            previous = c.origin
+        }
+        return vector
+    }
+}

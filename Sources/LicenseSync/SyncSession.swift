@@ -1,0 +1,304 @@
+import LicenseCore
+
+/// One gossip session with one peer, as a state machine: the driver (the daemon's NIO
+/// channel, or the simulator) feeds it events and performs the actions it returns. It
+/// reads no socket, no clock and no database: time arrives in events, entries arrive in
+/// `entriesRead` after a `readEntries` action, and appends are reported back with
+/// `appended` after an `append` action.
+///
+/// Protocol (docs/PROTOCOL.md): the acceptor sends Hello first; the dialer answers with
+/// its Hello only after it has seen the acceptor's. Each side then sends its version
+/// vector and streams, per origin in seq order, the entries the other side lacks, at most
+/// `batchesInFlightMax` unacknowledged batches at a time. The receiver appends a batch
+/// (verifying every entry) before it acknowledges it with its new vector; it never has
+/// more than the agreed number of batches waiting, so memory does not grow with the
+/// ledger being synced.
+public struct SyncSession: Sendable {
+    public enum Role: Sendable { case acceptor, dialer }
+
+    public struct Configuration: Sendable {
+        public var nodeID: String
+        public var province: String
+        /// The node id the peer must present (from peers.json); nil accepts any.
+        public var expectedPeer: String?
+        public var batchEntriesMax: UInt32 = 256
+        public var batchesInFlightMax: UInt32 = 4
+        /// Bytes of entry data per batch, below the frame limit.
+        public var batchBytesMax = FrameCodec.frameBytesMax - 64 * 1024
+        public var keepaliveMilliseconds: UInt64 = 15_000
+        public var idleTimeoutMilliseconds: UInt64 = 60_000
+
+        public init(nodeID: String, province: String, expectedPeer: String? = nil) {
+            self.nodeID = nodeID
+            self.province = province
+            self.expectedPeer = expectedPeer
+        }
+    }
+
+    public enum Event: Sendable {
+        /// The transport is up (TLS handshake done). `vector` is the local store's.
+        case connected(vector: VersionVector, nowMilliseconds: UInt64)
+        case received(SyncFrame, nowMilliseconds: UInt64)
+        /// Answer to `readEntries`: a prefix of the origin's entries after the requested seq.
+        case entriesRead(origin: String, [Entry])
+        /// Answer to `append`.
+        case appended(batch: UInt64, AppendResult)
+        /// The local store gained entries (authored here or received from any peer).
+        case localVectorChanged(VersionVector)
+        /// Anti-entropy: tell the peer our vector so that both sides re-plan.
+        case announce
+        case tick(nowMilliseconds: UInt64)
+        case close
+    }
+
+    public enum AppendResult: Sendable, Equatable {
+        case stored(vector: VersionVector)
+        case refused(code: String, detail: String)
+    }
+
+    public enum Action: Sendable, Equatable {
+        case send(SyncFrame)
+        /// Read up to `limit` entries of `origin` with seq > `after`, at most `bytesMax`
+        /// bytes of body and signature (always at least one entry), and report them.
+        case readEntries(origin: String, after: UInt64, limit: Int, bytesMax: Int)
+        /// Verify and append these entries, then report `appended(batch:)`.
+        case append(batch: UInt64, [Entry])
+        /// Both Hellos are exchanged and valid.
+        case established(peer: SyncFrame.Hello)
+        /// Close the transport (after sending what precedes this action).
+        case close(SyncError)
+    }
+
+    private enum State: Sendable {
+        case idle
+        case awaitingHello
+        case awaitingVector(peer: SyncFrame.Hello)
+        case syncing(peer: SyncFrame.Hello)
+        case closed(SyncError)
+    }
+
+    public let role: Role
+    public let configuration: Configuration
+    private var state = State.idle
+    private var now: UInt64 = 0
+    private var lastReceived: UInt64 = 0
+    private var lastSent: UInt64 = 0
+    private var pingNonce: UInt64 = 0
+
+    /// What this node holds, and what the peer is known to hold or to have been sent.
+    public private(set) var localVector = VersionVector()
+    public private(set) var peerVector = VersionVector()
+    private var sentUpTo = VersionVector()
+    private var reading: String?
+    private var lastServedOrigin = ""
+    private var inFlight: [UInt64: (origin: String, lastSeq: UInt64)] = [:]
+    private var nextBatch: UInt64 = 1
+    private var appending = false
+    private var appendQueue: [(batch: UInt64, entries: [Entry])] = []
+
+    public init(role: Role, configuration: Configuration) {
+        self.role = role
+        self.configuration = configuration
+    }
+
+    /// The peer's Hello once it has been accepted.
+    public var peer: SyncFrame.Hello? {
+        switch state {
+        case let .awaitingVector(peer), let .syncing(peer): peer
+        case .idle, .awaitingHello, .closed: nil
+        }
+    }
+
+    public var closedBecause: SyncError? {
+        if case let .closed(error) = state { error } else { nil }
+    }
+
+    public var batchesInFlight: Int { inFlight.count }
+
+    public mutating func handle(_ event: Event) -> [Action] {
+        if case .closed = state { return [] }
+        var actions: [Action]
+        switch event {
+        case let .connected(vector, time):
+            now = time
+            lastReceived = time
+            localVector = vector
+            state = .awaitingHello
+            actions = role == .acceptor ? [.send(.hello(ownHello))] : []
+        case let .received(frame, time):
+            now = max(now, time)
+            lastReceived = now
+            actions = receive(frame)
+        case let .entriesRead(origin, entries):
+            actions = entriesRead(origin: origin, entries)
+        case let .appended(batch, result):
+            actions = appended(batch: batch, result)
+        case let .localVectorChanged(vector):
+            localVector = localVector.merging(vector)
+            actions = pump()
+        case .announce:
+            if case .syncing = state { actions = [.send(.vector(localVector))] } else { actions = [] }
+        case let .tick(time):
+            now = max(now, time)
+            actions = tick()
+        case .close:
+            state = .closed(.closedByLocalNode)
+            actions = [.close(.closedByLocalNode)]
+        }
+        if actions.contains(where: { if case .send = $0 { true } else { false } }) { lastSent = now }
+        return actions
+    }
+
+    private var ownHello: SyncFrame.Hello {
+        SyncFrame.Hello(nodeID: configuration.nodeID, province: configuration.province,
+                        batchEntriesMax: configuration.batchEntriesMax,
+                        batchesInFlightMax: configuration.batchesInFlightMax)
+    }
+
+    private mutating func fail(_ error: SyncError) -> [Action] {
+        state = .closed(error)
+        if case .peerReported = error { return [.close(error)] }
+        return [.send(.error(code: error.code, message: error.description)), .close(error)]
+    }
+
+    private mutating func receive(_ frame: SyncFrame) -> [Action] {
+        if case let .error(code, message) = frame { return fail(.peerReported(code: code, message: message)) }
+        if case let .ping(nonce) = frame { return [.send(.pong(nonce))] }
+        if case .pong = frame { return [] }
+        switch state {
+        case .idle, .closed:
+            return []
+        case .awaitingHello:
+            guard case let .hello(hello) = frame else { return fail(.expectedHello(got: frame.kind)) }
+            guard hello.protocolVersion == SyncFrame.protocolVersion else {
+                return fail(.unsupportedProtocol(hello.protocolVersion))
+            }
+            guard hello.nodeID != configuration.nodeID else { return fail(.selfConnection) }
+            if let expected = configuration.expectedPeer, expected != hello.nodeID {
+                return fail(.wrongPeer(expected: expected, got: hello.nodeID))
+            }
+            state = .awaitingVector(peer: hello)
+            let greeting: [Action] = role == .dialer ? [.send(.hello(ownHello))] : []
+            return greeting + [.established(peer: hello), .send(.vector(localVector))]
+        case .awaitingVector(let peer):
+            switch frame {
+            case let .vector(vector):
+                peerVector = vector
+                sentUpTo = vector
+                state = .syncing(peer: peer)
+                return pump()
+            case .hello:
+                return fail(.unexpectedHello)
+            case .entries, .ack, .error, .ping, .pong:
+                return fail(.malformedFrame("\(frame.kind) before the peer's vector"))
+            }
+        case .syncing:
+            switch frame {
+            case let .entries(batch, entries):
+                return receiveBatch(batch, entries)
+            case let .ack(batch, vector):
+                guard inFlight.removeValue(forKey: batch) != nil else { return fail(.unknownBatchAcknowledged(batch)) }
+                peerVector = peerVector.merging(vector)
+                return pump()
+            case let .vector(vector):
+                // The peer's word on what it holds (it may have lost data); what is in
+                // flight to it still counts as sent.
+                peerVector = vector
+                sentUpTo = vector
+                for batch in inFlight.values where batch.lastSeq > sentUpTo[batch.origin] {
+                    sentUpTo[batch.origin] = batch.lastSeq
+                }
+                return pump()
+            case .hello:
+                return fail(.unexpectedHello)
+            case .error, .ping, .pong:
+                return []
+            }
+        }
+    }
+
+    private mutating func receiveBatch(_ batch: UInt64, _ entries: [Entry]) -> [Action] {
+        guard entries.count <= Int(configuration.batchEntriesMax) else {
+            return fail(.batchTooLarge(entries: entries.count, limit: Int(configuration.batchEntriesMax)))
+        }
+        guard appendQueue.count + (appending ? 1 : 0) < Int(configuration.batchesInFlightMax) else {
+            return fail(.tooManyBatchesInFlight(limit: Int(configuration.batchesInFlightMax)))
+        }
+        guard let first = entries.first, let last = entries.last else { return fail(.malformedFrame("empty batch")) }
+        for (index, entry) in entries.enumerated()
+        where entry.body.origin != first.body.origin || entry.body.seq != first.body.seq + UInt64(index) {
+            return fail(.batchNotConsecutive("entry \(index) is \(entry.body.origin)#\(entry.body.seq)"))
+        }
+        // The peer holds what it sends: never send these back.
+        if last.body.seq > peerVector[first.body.origin] { peerVector[first.body.origin] = last.body.seq }
+        if last.body.seq > sentUpTo[first.body.origin] { sentUpTo[first.body.origin] = last.body.seq }
+        if appending {
+            appendQueue.append((batch, entries))
+            return []
+        }
+        appending = true
+        return [.append(batch: batch, entries)]
+    }
+
+    private mutating func appended(batch: UInt64, _ result: AppendResult) -> [Action] {
+        appending = false
+        switch result {
+        case let .refused(code, detail):
+            return fail(.refusedEntry(code: code, detail: detail))
+        case let .stored(vector):
+            localVector = localVector.merging(vector)
+            var actions: [Action] = [.send(.ack(batch: batch, vector))]
+            if !appendQueue.isEmpty {
+                let next = appendQueue.removeFirst()
+                appending = true
+                actions.append(.append(batch: next.batch, next.entries))
+            }
+            return actions + pump()
+        }
+    }
+
+    private mutating func entriesRead(origin: String, _ entries: [Entry]) -> [Action] {
+        guard reading == origin else { return [] }
+        reading = nil
+        guard case .syncing = state else { return [] }
+        let fresh = entries.filter { $0.body.origin == origin && $0.body.seq > sentUpTo[origin] }
+        guard let last = fresh.last else { return pump() }
+        let batch = nextBatch
+        nextBatch += 1
+        inFlight[batch] = (origin, last.body.seq)
+        sentUpTo[origin] = last.body.seq
+        return [.send(.entries(batch: batch, fresh))] + pump()
+    }
+
+    /// Plans the next read: an origin the peer lacks, round-robin, while the peer has
+    /// room for another batch and no read is outstanding.
+    private mutating func pump() -> [Action] {
+        guard case let .syncing(peer) = state, reading == nil, inFlight.count < Int(peer.batchesInFlightMax) else {
+            return []
+        }
+        let lacking = localVector.sorted.filter { $0.seq > max(peerVector[$0.origin], sentUpTo[$0.origin]) }
+        guard let next = lacking.first(where: { $0.origin > lastServedOrigin }) ?? lacking.first else { return [] }
+        reading = next.origin
+        lastServedOrigin = next.origin
+        let after = max(peerVector[next.origin], sentUpTo[next.origin])
+        return [.readEntries(origin: next.origin, after: after,
+                             limit: Int(min(peer.batchEntriesMax, configuration.batchEntriesMax)),
+                             bytesMax: configuration.batchBytesMax)]
+    }
+
+    private mutating func tick() -> [Action] {
+        switch state {
+        case .idle, .closed:
+            return []
+        case .awaitingHello, .awaitingVector, .syncing:
+            if now >= lastReceived + configuration.idleTimeoutMilliseconds {
+                return fail(.idleTimeout(milliseconds: now - lastReceived))
+            }
+            if now >= lastSent + configuration.keepaliveMilliseconds {
+                pingNonce += 1
+                return [.send(.ping(pingNonce))]
+            }
+            return []
+        }
+    }
+}

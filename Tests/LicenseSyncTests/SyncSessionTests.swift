@@ -1,0 +1,150 @@
+import Foundation
+import LicenseCore
+import LicenseStore
+@testable import LicenseSync
+import Testing
+
+@Suite final class SyncSessionTests: @unchecked Sendable {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lx-sync-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func nodes(_ names: [(String, String)]) throws -> [TestNode] {
+        let nodes = try names.map { try TestNode($0.0, province: $0.1, directory: directory) }
+        for a in nodes { for b in nodes where a !== b { try a.trust(b) } }
+        return nodes
+    }
+
+    @Test func twoNodes_exchangeWhatTheOtherLacks_andConverge() async throws {
+        let n = try nodes([("gd", "440000"), ("sh", "310000")])
+        try await n[0].issue(50)
+        try await n[1].issue(20)
+        let outcome = try await SyncHarness.run(dialer: n[0], acceptor: n[1])
+        #expect(outcome.dialer.closedBecause == nil && outcome.acceptor.closedBecause == nil)
+        #expect(try n[0].store.versionVector() == VersionVector(["gd": 50, "sh": 20]))
+        #expect(try n[0].store.ledgerDigest() == n[1].store.ledgerDigest())
+        #expect(try LedgerVerifier.verify(n[1].store).isValid)
+        // Flow control: never more unacknowledged batches than agreed.
+        #expect(outcome.maxInFlight <= 3)
+        // Nothing is sent twice, and nothing goes back to where it came from.
+        let sentByDialer = outcome.framesSent["dialer", default: []].flatMap { frame -> [Entry] in
+            if case let .entries(_, e) = frame { e } else { [] }
+        }
+        #expect(sentByDialer.count == 50)
+        #expect(sentByDialer.allSatisfy { $0.body.origin == "gd" })
+    }
+
+    @Test func acceptorSpeaksFirst_dialerWaitsForItsHello() {
+        var dialer = SyncSession(role: .dialer, configuration: .init(nodeID: "gd", province: "440000"))
+        var acceptor = SyncSession(role: .acceptor, configuration: .init(nodeID: "sh", province: "310000"))
+        #expect(dialer.handle(.connected(vector: VersionVector(), nowMilliseconds: 0)).isEmpty)
+        let greeting = acceptor.handle(.connected(vector: VersionVector(), nowMilliseconds: 0))
+        guard case let .send(.hello(hello))? = greeting.first else {
+            Issue.record("acceptor did not send its hello first")
+            return
+        }
+        let answer = dialer.handle(.received(.hello(hello), nowMilliseconds: 0))
+        #expect(answer.first.map { if case .send(.hello) = $0 { true } else { false } } == true)
+    }
+
+    @Test func lineTopology_relaysEveryOrigin() async throws {
+        let n = try nodes([("gd", "440000"), ("bj", "110000"), ("sh", "310000")])
+        try await n[0].issue(30)
+        try await n[2].issue(10)
+        // gd – bj – sh: gd and sh never connect.
+        _ = try await SyncHarness.run(dialer: n[0], acceptor: n[1])
+        _ = try await SyncHarness.run(dialer: n[2], acceptor: n[1])
+        _ = try await SyncHarness.run(dialer: n[0], acceptor: n[1])
+        let expected = VersionVector(["gd": 30, "sh": 10])
+        for node in n { #expect(try node.store.versionVector() == expected) }
+        #expect(try n[0].store.ledgerDigest() == n[2].store.ledgerDigest())
+    }
+
+    @Test func forgedEntry_isRefused_peerGetsAnErrorFrame_nothingStored() async throws {
+        let n = try nodes([("gd", "440000"), ("sh", "310000")])
+        try await n[0].issue(5)
+        let outcome = try await SyncHarness.run(dialer: n[0], acceptor: n[1]) { side, frame in
+            guard side == .dialer, case let .entries(batch, entries) = frame else { return frame }
+            var signature = entries[0].signature
+            signature[0] ^= 0xff
+            let forged = try! Entry(bodyBytes: entries[0].bodyBytes, signature: signature)
+            return .entries(batch: batch, [forged] + entries.dropFirst())
+        }
+        #expect(outcome.acceptor.closedBecause == .refusedEntry(code: "bad_signature", detail: "entry gd#1 has an invalid signature"))
+        #expect(outcome.framesSent["acceptor", default: []].contains { if case .error(code: "bad_signature", _) = $0 { true } else { false } })
+        #expect(outcome.dialer.closedBecause?.code == "peer_bad_signature")
+        #expect(try n[1].store.entryCount() == 0)
+    }
+
+    @Test func wrongPeerIdentity_isRefused() async throws {
+        let n = try nodes([("gd", "440000"), ("sh", "310000")])
+        let dialer = SyncSession(role: .dialer, configuration: n[0].configuration(expecting: "bj"))
+        let outcome = try await SyncHarness.run(dialer: n[0], dialerSession: dialer, acceptor: n[1])
+        #expect(outcome.dialer.closedBecause == .wrongPeer(expected: "bj", got: "sh"))
+        #expect(outcome.acceptor.closedBecause?.code == "peer_wrong_peer")
+    }
+
+    @Test func selfConnection_isRefused() {
+        var a = SyncSession(role: .dialer, configuration: .init(nodeID: "gd", province: "440000"))
+        _ = a.handle(.connected(vector: VersionVector(), nowMilliseconds: 0))
+        let hello = SyncFrame.Hello(nodeID: "gd", province: "440000", batchEntriesMax: 1, batchesInFlightMax: 1)
+        _ = a.handle(.received(.hello(hello), nowMilliseconds: 0))
+        #expect(a.closedBecause == .selfConnection)
+    }
+
+    @Test func frameBeforeHello_isAProtocolError() {
+        var a = SyncSession(role: .acceptor, configuration: .init(nodeID: "gd", province: "440000"))
+        _ = a.handle(.connected(vector: VersionVector(), nowMilliseconds: 0))
+        let actions = a.handle(.received(.vector(VersionVector()), nowMilliseconds: 0))
+        #expect(a.closedBecause == .expectedHello(got: "vector"))
+        #expect(actions.first == .send(.error(code: "expected_hello", message: "expected a hello frame first, got vector")))
+    }
+
+    @Test func batchBeyondTheAgreedLimits_isRefused() throws {
+        var a = SyncSession(role: .acceptor, configuration: { var c = SyncSession.Configuration(nodeID: "sh", province: "310000"); c.batchEntriesMax = 1; c.batchesInFlightMax = 1; return c }())
+        _ = a.handle(.connected(vector: VersionVector(), nowMilliseconds: 0))
+        _ = a.handle(.received(.hello(.init(nodeID: "gd", province: "440000", batchEntriesMax: 1, batchesInFlightMax: 1)), nowMilliseconds: 0))
+        _ = a.handle(.received(.vector(VersionVector()), nowMilliseconds: 0))
+        let key = try SigningKey(seed: Array(0...31))
+        let signer = IssuerSigner(origin: "gd", key: key)
+        func entry(_ seq: UInt64, prev: EntryID) -> Entry {
+            let id = try! ResidentID("11010519491231002X", today: CivilDate(year: 2026, month: 1, day: 1)!)
+            return Entry.sign(EntryBody(origin: "gd", seq: seq, prev: prev, context: VersionVector(["gd": seq - 1]), hlc: .zero,
+                                        keyID: signer.keyID, event: .issue(.init(licenseType: "residence_permit", province: "440000", holderRef: HolderRef(id: id, key: try! HolderKey(bytes: Array(64...95))), holderMasked: id.masked, attributes: [:], validFrom: CivilDate(year: 2026, month: 1, day: 1)!, validUntil: nil))), with: key)
+        }
+        let first = entry(1, prev: .zero)
+        let second = entry(2, prev: first.id)
+        var big = a
+        _ = big.handle(.received(.entries(batch: 1, [first, second]), nowMilliseconds: 0))
+        #expect(big.closedBecause == .batchTooLarge(entries: 2, limit: 1))
+        #expect(a.handle(.received(.entries(batch: 1, [first]), nowMilliseconds: 0)) == [.append(batch: 1, [first])])
+        _ = a.handle(.received(.entries(batch: 2, [second]), nowMilliseconds: 0))
+        #expect(a.closedBecause == .tooManyBatchesInFlight(limit: 1))
+    }
+
+    @Test func keepaliveAndIdleTimeout_followTheTimeInEvents() {
+        var a = SyncSession(role: .acceptor, configuration: .init(nodeID: "gd", province: "440000"))
+        _ = a.handle(.connected(vector: VersionVector(), nowMilliseconds: 1_000))
+        #expect(a.handle(.tick(nowMilliseconds: 2_000)).isEmpty)
+        #expect(a.handle(.tick(nowMilliseconds: 16_000)) == [.send(.ping(1))])
+        #expect(a.handle(.tick(nowMilliseconds: 20_000)).isEmpty)
+        let closing = a.handle(.tick(nowMilliseconds: 61_000))
+        #expect(a.closedBecause == .idleTimeout(milliseconds: 60_000))
+        #expect(closing.last == .close(.idleTimeout(milliseconds: 60_000)))
+    }
+
+    @Test func newLocalEntries_arePushedToAConnectedPeer() async throws {
+        let n = try nodes([("gd", "440000"), ("sh", "310000")])
+        var outcome = try await SyncHarness.run(dialer: n[0], acceptor: n[1])
+        try await n[0].issue(3, first: 100)
+        let actions = outcome.dialer.handle(.localVectorChanged(try n[0].store.versionVector()))
+        #expect(actions == [.readEntries(origin: "gd", after: 0, limit: 16, bytesMax: outcome.dialer.configuration.batchBytesMax)])
+    }
+}
