@@ -166,6 +166,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public let province: String
     public let provinceName: String
     public let keyID: String
+    public let rootKeyID: String
     public let entries: UInt64
     public let versionVector: [String: UInt64]
     public let ledgerDigest: String
@@ -177,18 +178,21 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         case nodeID = "node_id"
         case provinceName = "province_name"
         case keyID = "key_id"
+        case rootKeyID = "root_key_id"
         case versionVector = "version_vector"
         case ledgerDigest = "ledger_digest"
         case catalogVersion = "catalog_version"
         case startedAt = "started_at"
     }
 
-    public init(nodeID: String, province: String, keyID: String, entries: UInt64, versionVector: VersionVector,
+    public init(nodeID: String, province: String, keyID: String, rootKeyID: String, entries: UInt64,
+                versionVector: VersionVector,
                 ledgerDigest: String, catalogVersion: Int, startedAt: String) {
         self.nodeID = nodeID
         self.province = province
         self.provinceName = Province.byCode[province]?.nameZH ?? province
         self.keyID = keyID
+        self.rootKeyID = rootKeyID
         self.entries = entries
         self.versionVector = versionVector.seqs
         self.ledgerDigest = ledgerDigest

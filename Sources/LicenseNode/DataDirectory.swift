@@ -10,6 +10,10 @@ import Glibc
 ///
 ///     node.json      {"node_id", "province"}: whose data this is
 ///     issuer.key     the node's Ed25519 seed, hex (0600)
+///     issuer.pub     its public key, hex
+///     issuer.cert    the root's certificate of that key (JSON, docs/TRUST.md)
+///     root.pub       the national root public key (the trust anchor), hex
+///     root.key       the development root's seed (0600; standalone nodes only)
 ///     holder.key     the network holder key, hex (0600)
 ///     tokens.json    admin API token hashes and roles (0600)
 ///     admin.token    the development admin token, raw (0600; standalone nodes only)
@@ -26,6 +30,10 @@ public struct DataDirectory: Sendable {
     public var nodeFile: String { path + "/node.json" }
     public var issuerKeyFile: String { path + "/issuer.key" }
     public var holderKeyFile: String { path + "/holder.key" }
+    public var issuerPublicKeyFile: String { path + "/issuer.pub" }
+    public var certificateFile: String { path + "/issuer.cert" }
+    public var rootPublicKeyFile: String { path + "/root.pub" }
+    public var rootKeyFile: String { path + "/root.key" }
     public var tokensFile: String { path + "/tokens.json" }
     public var adminTokenFile: String { path + "/admin.token" }
     public var adminURLFile: String { path + "/admin.url" }
@@ -38,6 +46,10 @@ public struct DataDirectory: Sendable {
         public let identity: LedgerStore.Identity
         public let signer: IssuerSigner
         public let holderKey: HolderKey
+        /// The national root public key: the trust anchor.
+        public let root: PublicKey
+        /// The root's certificate of this node's issuer key.
+        public let certificate: IssuerCertificate
         public let tokens: AccessTokens
         /// Files this start created, so the daemon can say where they are.
         public let created: [String]
@@ -57,7 +69,10 @@ public struct DataDirectory: Sendable {
     /// key, network holder key and an all-roles admin token when they are missing, and
     /// checks them when they exist. `nodeID` and `province` apply on first start; later
     /// they must match what the directory holds.
-    public func prepareStandalone(nodeID requestedNode: String?, province requestedProvince: String?)
+    /// A new standalone node also gets a development root (`root.key`) that certifies its
+    /// issuer key for every catalog type from `nowMilliseconds` for ten years.
+    public func prepareStandalone(nodeID requestedNode: String?, province requestedProvince: String?,
+                                  nowMilliseconds: UInt64, catalog: Catalog)
         throws(NodeSetupError) -> Material
     {
         try Files.ensureWritableDirectory(path)
@@ -73,7 +88,7 @@ public struct DataDirectory: Sendable {
         // holder key would silently orphan every holder ref in the ledger.
         let isNew = !Files.exists(nodeFile) && !Files.exists(ledgerFile)
         if !isNew {
-            for file in [nodeFile, issuerKeyFile, holderKeyFile] where !Files.exists(file) {
+            for file in [nodeFile, issuerKeyFile, holderKeyFile, rootPublicKeyFile, certificateFile] where !Files.exists(file) {
                 throw .missing(path: file, reason: "the data directory holds a node whose file is gone; restore it from a backup")
             }
         }
@@ -94,10 +109,12 @@ public struct DataDirectory: Sendable {
             identity = LedgerStore.Identity(nodeID: node, province: province)
         }
         if isNew {
-            for secret in [issuerKeyFile, holderKeyFile] {
+            for secret in [issuerKeyFile, holderKeyFile, rootKeyFile] {
                 try Files.writeAtomically(Hex.encode(SecureRandom.bytes(32)) + "\n", to: secret)
                 created.append(secret)
             }
+            try makeDevelopmentCertificate(identity: identity, nowMilliseconds: nowMilliseconds, catalog: catalog)
+            created += [issuerPublicKeyFile, rootPublicKeyFile, certificateFile]
         }
         if isNew && !Files.exists(adminTokenFile) {
             let token = try AccessTokens.add(name: "dev-admin", roles: Role.allCases, path: tokensFile)
@@ -107,19 +124,47 @@ public struct DataDirectory: Sendable {
         return try load(identity: identity, created: created)
     }
 
+    private func makeDevelopmentCertificate(identity: LedgerStore.Identity, nowMilliseconds: UInt64, catalog: Catalog)
+        throws(NodeSetupError)
+    {
+        let rootSeed = try Files.readHexSecret(rootKeyFile, byteCount: SigningKey.seedByteCount, what: "the root key seed")
+        let issuerSeed = try Files.readHexSecret(issuerKeyFile, byteCount: SigningKey.seedByteCount, what: "the issuer key seed")
+        guard let root = try? SigningKey(seed: rootSeed), let issuer = try? SigningKey(seed: issuerSeed) else {
+            preconditionFailure("32-byte seeds are always valid Ed25519 seeds")
+        }
+        let tenYears: UInt64 = 10 * 366 * 86_400_000
+        let certificate = IssuerCertificate.issue(.init(
+            nodeID: identity.nodeID, province: identity.province, publicKey: issuer.publicKey,
+            notBeforeMilliseconds: nowMilliseconds, notAfterMilliseconds: nowMilliseconds + tenYears,
+            licenseTypes: catalog.types.map(\.code), rootKeyID: RootKeyID.derive(root.publicKey)), root: root)
+        try Files.writeAtomically(Hex.encode(issuer.publicKey.bytes) + "\n", to: issuerPublicKeyFile, mode: 0o644)
+        try Files.writeAtomically(Hex.encode(root.publicKey.bytes) + "\n", to: rootPublicKeyFile, mode: 0o644)
+        try Files.writeAtomically(certificate.jsonText(), to: certificateFile, mode: 0o644)
+    }
+
     private func load(identity: LedgerStore.Identity, created: [String]) throws(NodeSetupError) -> Material {
         let seed = try Files.readHexSecret(issuerKeyFile, byteCount: SigningKey.seedByteCount, what: "the issuer key seed")
         let holder = try Files.readHexSecret(holderKeyFile, byteCount: HolderKey.byteCount, what: "the holder key")
+        let rootBytes = try Files.readHexSecret(rootPublicKeyFile, byteCount: PublicKey.byteCount, what: "the root public key")
+        guard let key = try? SigningKey(seed: seed), let root = try? PublicKey(bytes: rootBytes),
+              let holderKey = try? HolderKey(bytes: holder)
+        else { preconditionFailure("keys of checked lengths are always valid") }
+        let certificate: IssuerCertificate
         do {
-            return Material(identity: identity,
-                            signer: IssuerSigner(origin: identity.nodeID, key: try SigningKey(seed: seed)),
-                            holderKey: try HolderKey(bytes: holder), tokens: try AccessTokens.load(path: tokensFile),
-                            created: created)
+            certificate = try IssuerCertificate.decode(jsonText: try Files.read(certificateFile), root: root)
         } catch let error as NodeSetupError {
             throw error
         } catch {
-            throw .badFile(path: issuerKeyFile, field: "key", expected: "\(error)")
+            throw .badFile(path: certificateFile, field: "certificate", expected: "a certificate signed by the root in \(rootPublicKeyFile) (\(error))")
         }
+        guard certificate.body.publicKey == key.publicKey, certificate.body.nodeID == identity.nodeID,
+              certificate.body.province == identity.province else {
+            throw .badFile(path: certificateFile, field: "certificate",
+                           expected: "a certificate of this node's key (\(identity.nodeID), \(identity.province), \(issuerKeyFile))")
+        }
+        return Material(identity: identity, signer: IssuerSigner(origin: identity.nodeID, key: key),
+                        holderKey: holderKey, root: root, certificate: certificate,
+                        tokens: try AccessTokens.load(path: tokensFile), created: created)
     }
 
     private func readNodeFile() throws(NodeSetupError) -> NodeFile {

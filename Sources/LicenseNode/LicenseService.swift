@@ -105,7 +105,7 @@ public final class LicenseService: Sendable {
             let vv = try store.versionVector()
             return StatusDocument(
                 nodeID: material.identity.nodeID, province: material.identity.province, keyID: material.signer.keyID,
-                entries: vv.total, versionVector: vv, ledgerDigest: try store.ledgerDigest(),
+                rootKeyID: RootKeyID.derive(material.root), entries: vv.total, versionVector: vv, ledgerDigest: try store.ledgerDigest(),
                 catalogVersion: catalog.version,
                 startedAt: Timestamps.iso8601(milliseconds: Int64(startedAtMilliseconds)))
         }

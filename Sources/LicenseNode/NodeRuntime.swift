@@ -45,18 +45,18 @@ public enum NodeRuntime {
         // The lock comes first: a second daemon must be refused before it touches a file.
         try Files.ensureWritableDirectory(directory.path)
         let lock = try directory.lock()
-        let material = try directory.prepareStandalone(nodeID: options.nodeID, province: options.province)
         let catalog: Catalog
         do {
             catalog = try Catalog.bundled()
         } catch {
             throw .store(error.description)
         }
+        let material = try directory.prepareStandalone(nodeID: options.nodeID, province: options.province,
+                                                       nowMilliseconds: clock.nowMilliseconds(), catalog: catalog)
         do {
             let store = try LedgerStore(path: directory.ledgerFile, identity: material.identity,
                                         physicalMilliseconds: clock.nowMilliseconds())
-            try store.registerIssuerKey(keyID: material.signer.keyID, origin: material.identity.nodeID,
-                                        publicKey: material.signer.key.publicKey)
+            try store.addCertificate(material.certificate)
             return (LicenseService(store: store, material: material, catalog: catalog, clock: clock), directory, lock)
         } catch {
             throw .store(error.description)

@@ -90,6 +90,21 @@ enum Schema {
                 );
                 """)
         }
+        migrator.registerMigration("v2-certificates") { db in
+            try db.execute(sql: """
+                -- Issuer certificates verified against the national root: the exact signed
+                -- bytes, so they can be forwarded to peers unchanged.
+                CREATE TABLE certificates (
+                    key_id TEXT PRIMARY KEY NOT NULL,
+                    node_id TEXT NOT NULL,
+                    province TEXT NOT NULL,
+                    not_before INTEGER NOT NULL,
+                    not_after INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    signature BLOB NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

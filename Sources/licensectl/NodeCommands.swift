@@ -17,6 +17,7 @@ struct Status: AsyncParsableCommand {
                     ("node", status.nodeID),
                     ("province", "\(status.provinceName) \(status.province)"),
                     ("issuer key", status.keyID),
+                    ("root key", status.rootKeyID),
                     ("entries", String(status.entries)),
                     ("ledger digest", status.ledgerDigest),
                     ("catalog", "version \(status.catalogVersion)"),

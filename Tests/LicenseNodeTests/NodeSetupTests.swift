@@ -9,13 +9,19 @@ struct NodeSetupTests {
     @Test func firstStart_createsSecretsWithMode0600() throws {
         let scratch = TemporaryDirectory()
         let directory = DataDirectory(path: scratch.path + "/data")
-        let material = try directory.prepareStandalone(nodeID: nil, province: "440000")
+        let material = try directory.prepareStandalone(nodeID: nil, province: "440000", nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
         #expect(material.identity == LedgerStore.Identity(nodeID: "gd", province: "440000"))
         for file in [directory.issuerKeyFile, directory.holderKeyFile, directory.adminTokenFile, directory.tokensFile] {
             let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
             #expect(mode == 0o600, "\(file)")
         }
         #expect(material.tokens.count == 1)
+        // A development root certifies the node's key for the whole catalog.
+        #expect(material.certificate.body.publicKey == material.signer.key.publicKey)
+        #expect(material.certificate.body.licenseTypes.count == testCatalog.types.count)
+        #expect(FileManager.default.fileExists(atPath: directory.rootKeyFile))
+        let rootMode = try FileManager.default.attributesOfItem(atPath: directory.rootKeyFile)[.posixPermissions] as? Int
+        #expect(rootMode == 0o600)
     }
 
     @Test func restart_keepsKeysAndData() async throws {
@@ -48,10 +54,10 @@ struct NodeSetupTests {
     @Test func otherIdentityOnExistingDataDir_isRefused() throws {
         let scratch = TemporaryDirectory()
         let directory = DataDirectory(path: scratch.path + "/data")
-        _ = try directory.prepareStandalone(nodeID: "gd", province: "440000")
+        _ = try directory.prepareStandalone(nodeID: "gd", province: "440000", nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
         #expect(throws: NodeSetupError.identityMismatch(path: directory.path, existing: "node 'gd' of 440000",
                                                         requested: "node 'sh' of 310000")) {
-            _ = try directory.prepareStandalone(nodeID: "sh", province: "310000")
+            _ = try directory.prepareStandalone(nodeID: "sh", province: "310000", nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
         }
     }
 
@@ -62,7 +68,7 @@ struct NodeSetupTests {
         do {
             _ = try NodeRuntime.prepare(options, clock: FixedClock())
         }
-        for file in [directory.holderKeyFile, directory.nodeFile] {
+        for file in [directory.holderKeyFile, directory.nodeFile, directory.certificateFile, directory.rootPublicKeyFile] {
             let saved = try Data(contentsOf: URL(fileURLWithPath: file))
             try FileManager.default.removeItem(atPath: file)
             #expect(throws: NodeSetupError.missing(path: file, reason: "the data directory holds a node whose file is gone; restore it from a backup")) {
@@ -93,13 +99,13 @@ struct NodeSetupTests {
         let scratch = TemporaryDirectory()
         let directory = DataDirectory(path: scratch.path + "/data")
         do {
-            _ = try directory.prepareStandalone(nodeID: nil, province: "999999")
+            _ = try directory.prepareStandalone(nodeID: nil, province: "999999", nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
             Issue.record("an unknown province was accepted")
         } catch {
             #expect(error.description.contains("--province 999999"))
         }
         do {
-            _ = try directory.prepareStandalone(nodeID: "Bad Id", province: nil)
+            _ = try directory.prepareStandalone(nodeID: "Bad Id", province: nil, nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
             Issue.record("an invalid node id was accepted")
         } catch {
             #expect(error.description.contains("--node-id"))
@@ -126,7 +132,7 @@ struct NodeSetupTests {
     @Test func corruptedDatabase_stopsTheStartWithAClearMessage() throws {
         let scratch = TemporaryDirectory()
         let directory = DataDirectory(path: scratch.path + "/data")
-        _ = try directory.prepareStandalone(nodeID: nil, province: nil)
+        _ = try directory.prepareStandalone(nodeID: nil, province: nil, nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
         _ = FileManager.default.createFile(atPath: directory.ledgerFile,
                                        contents: Data(repeating: 0x5a, count: 8192))
         do {
@@ -141,11 +147,11 @@ struct NodeSetupTests {
     @Test func damagedKeyFile_namesTheFile() throws {
         let scratch = TemporaryDirectory()
         let directory = DataDirectory(path: scratch.path + "/data")
-        _ = try directory.prepareStandalone(nodeID: nil, province: nil)
+        _ = try directory.prepareStandalone(nodeID: nil, province: nil, nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
         try "not hex".write(toFile: directory.issuerKeyFile, atomically: true, encoding: .utf8)
         #expect(throws: NodeSetupError.badFile(path: directory.issuerKeyFile, field: "the issuer key seed",
                                                 expected: "64 hex digits")) {
-            _ = try directory.prepareStandalone(nodeID: nil, province: nil)
+            _ = try directory.prepareStandalone(nodeID: nil, province: nil, nowMilliseconds: FixedClock().milliseconds, catalog: testCatalog)
         }
     }
 

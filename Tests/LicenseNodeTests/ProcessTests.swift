@@ -1,4 +1,5 @@
 import Foundation
+import LicenseCore
 import Testing
 
 /// The built `licensed` and `licensectl` binaries, driven as an operator would: real
@@ -84,6 +85,37 @@ struct ProcessTests {
         let foreign = try CLI.run("verify-ledger", "--data-dir", data)
         #expect(foreign.status == 1)
         #expect(foreign.stdout.contains("do not include the key"))
+    }
+
+    @Test func rootInitAndCertify_writeAVerifiableCertificate() throws {
+        let scratch = TemporaryDirectory()
+        let rootDir = scratch.path + "/root"
+        let made = try CLI.run("root", "init", "--out", rootDir)
+        #expect(made.status == 0, "\(made.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: rootDir + "/root.key")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let again = try CLI.run("root", "init", "--out", rootDir)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("root.key"))
+
+        let issuer = try SigningKey(seed: Array(repeating: 5, count: 32))
+        let certified = try CLI.run("root", "certify", "--root", rootDir, "--node-id", "gd", "--province", "440000",
+                                    "--issuer-pub", Hex.encode(issuer.publicKey.bytes), "--type", "driving_licence",
+                                    "--valid-days", "30", "--out", scratch.path + "/gd.cert")
+        #expect(certified.status == 0, "\(certified.stderr)")
+        let rootPub = try #require(Hex.decode(try String(contentsOfFile: rootDir + "/root.pub", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let certificate = try IssuerCertificate.decode(
+            jsonText: try String(contentsOfFile: scratch.path + "/gd.cert", encoding: .utf8), root: try PublicKey(bytes: rootPub))
+        #expect(certificate.body.nodeID == "gd")
+        #expect(certificate.body.publicKey == issuer.publicKey)
+        #expect(certificate.body.licenseTypes == ["driving_licence"])
+        #expect(certificate.body.notAfterMilliseconds - certificate.body.notBeforeMilliseconds == 30 * 86_400_000)
+
+        let refused = try CLI.run("root", "certify", "--root", rootDir, "--node-id", "gd", "--province", "999999",
+                                  "--issuer-pub", Hex.encode(issuer.publicKey.bytes), "--out", scratch.path + "/x.cert")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("--province 999999"))
     }
 
     @Test func licensectl_withoutARunningNode_saysSoOnStderr() throws {

@@ -35,6 +35,8 @@ func residentID(_ first17: String) -> String {
     return first17 + String(UnicodeScalar(check))
 }
 
+let testCatalog = try! Catalog.bundled()
+
 let holderA = residentID("11010519491231002")   // Beijing, born 1949-12-31
 let holderB = residentID("44030419900307123")   // Shenzhen, born 1990-03-07
 

@@ -160,3 +160,24 @@ private typealias F = StoreFixtures
         #expect(try LedgerVerifier.verify(store).isValid)
     }
 }
+
+@Suite final class CertificateStoreTests: TemporaryDirectoryTest, @unchecked Sendable {
+    @Test func addedCertificate_makesItsKeyTrustedForAppends() async throws {
+        let root = try SigningKey(seed: Array(repeating: 1, count: 32))
+        let author = try openStore()
+        _ = try await authorAll(author, [F.residencePermit(holder: 1)])
+        let entries = try author.entries(origin: "gd", after: 0, limit: 10)
+        let path = directory.appendingPathComponent("receiver.sqlite").path
+        let receiver = try LedgerStore(path: path, identity: LedgerStore.Identity(nodeID: "sh", province: "310000"))
+        #expect(try await receiver.append(entries, physicalMilliseconds: F.now)
+            == [.refused(.unknownIssuerKey(keyID: F.signer.keyID, origin: "gd"))])
+        let certificate = IssuerCertificate.issue(.init(
+            nodeID: "gd", province: "440000", publicKey: F.key.publicKey, notBeforeMilliseconds: 0,
+            notAfterMilliseconds: F.now * 2, licenseTypes: ["residence_permit"], rootKeyID: RootKeyID.derive(root.publicKey)),
+            root: root)
+        #expect(try receiver.addCertificate(certificate))
+        #expect(try !receiver.addCertificate(certificate))
+        #expect(try await receiver.append(entries, physicalMilliseconds: F.now) == [.appended])
+        #expect(try receiver.certificates(root: root.publicKey) == [certificate])
+    }
+}

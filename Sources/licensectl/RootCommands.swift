@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import LicenseAPI
+import LicenseCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Offline: the national root key and the issuer certificates it signs (docs/TRUST.md).
+/// These commands touch files only; they never talk to a node.
+struct Root: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Offline: create the national root key and certify issuer keys with it.",
+        subcommands: [RootInit.self, RootCertify.self])
+}
+
+struct RootInit: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "init", abstract: "Create a root key pair in DIR.")
+
+    @Option(help: "Directory to write root.key (0600) and root.pub into.") var out: String
+
+    func run() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let seed = try randomSeed()
+            let key = try SigningKey(seed: seed)
+            try SecretFile.create(out + "/root.key", Hex.encode(seed) + "\n", mode: 0o600)
+            try SecretFile.create(out + "/root.pub", Hex.encode(key.publicKey.bytes) + "\n", mode: 0o644)
+            print("root key \(RootKeyID.derive(key.publicKey)) written to \(out)/root.key (keep it offline) and \(out)/root.pub")
+        } catch {
+            throw reportAndExit("\(error)")
+        }
+    }
+}
+
+struct RootCertify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "certify", abstract: "Sign an issuer certificate for one node's issuer key.")
+
+    @Option(help: "Directory holding root.key.") var root: String
+    @Option(help: "Node id the key signs for.") var nodeID: String
+    @Option(help: "GB/T 2260 province code of the node.") var province: String
+    @Option(help: "The node's issuer public key: a file (issuer.pub) or 64 hex digits.") var issuerPub: String
+    @Option(help: "First day of validity, YYYY-MM-DD (UTC; default today).") var validFrom: String?
+    @Option(help: "Days of validity.") var validDays = 3650
+    @Option(name: .customLong("type"), help: "License type the key may issue; repeat (default: the whole catalog).")
+    var types: [String] = []
+    @Option(help: "File to write the certificate to.") var out: String
+
+    func run() throws {
+        do {
+            guard NodeID.isValid(nodeID) else { throw CLIError("--node-id '\(nodeID)' is not a valid node id") }
+            guard Province.byCode[province] != nil else { throw CLIError("--province \(province) is not a GB/T 2260 provincial code") }
+            guard (1...36_600).contains(validDays) else { throw CLIError("--valid-days must be 1–36600") }
+            let seedText = try String(contentsOfFile: root + "/root.key", encoding: .utf8)
+            guard let seed = Hex.decode(seedText.trimmingCharacters(in: .whitespacesAndNewlines)), seed.count == 32 else {
+                throw CLIError("\(root)/root.key must hold 64 hex digits")
+            }
+            let rootKey = try SigningKey(seed: seed)
+            let pubText = FileManager.default.fileExists(atPath: issuerPub)
+                ? try String(contentsOfFile: issuerPub, encoding: .utf8) : issuerPub
+            guard let pubBytes = Hex.decode(pubText.trimmingCharacters(in: .whitespacesAndNewlines)), pubBytes.count == 32 else {
+                throw CLIError("--issuer-pub must be a file holding, or be, 64 hex digits")
+            }
+            let catalog = try LicenseCore.Catalog.bundled()
+            let codes = types.isEmpty ? catalog.types.map(\.code) : types
+            for code in codes where catalog[code] == nil { throw CLIError("--type \(code) is not in the catalog") }
+            let from: UInt64
+            if let validFrom {
+                guard let date = CivilDate(iso: validFrom) else { throw CLIError("--valid-from '\(validFrom)' is not YYYY-MM-DD") }
+                from = UInt64(date.daysSinceEpoch) * 86_400_000
+            } else {
+                from = UInt64(Date().timeIntervalSince1970 * 1000)
+            }
+            let certificate = IssuerCertificate.issue(.init(
+                nodeID: nodeID, province: province, publicKey: try PublicKey(bytes: pubBytes),
+                notBeforeMilliseconds: from, notAfterMilliseconds: from + UInt64(validDays) * 86_400_000,
+                licenseTypes: codes, rootKeyID: RootKeyID.derive(rootKey.publicKey)), root: rootKey)
+            try SecretFile.create(out, certificate.jsonText(), mode: 0o644, replace: true)
+            print("certificate of key \(certificate.body.keyID) for \(nodeID) (\(province)) written to \(out)")
+        } catch {
+            throw reportAndExit("\(error)")
+        }
+    }
+}
+
+func reportAndExit(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("licensectl: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
+func randomSeed() throws -> [UInt8] {
+    var seed = [UInt8](repeating: 0, count: 32)
+    guard getentropy(&seed, seed.count) == 0 else { throw CLIError("no randomness available: \(String(cString: strerror(errno)))") }
+    return seed
+}
+
+/// Key files: created with their mode from the first byte; a key file is never overwritten.
+enum SecretFile {
+    static func create(_ path: String, _ contents: String, mode: mode_t, replace: Bool = false) throws {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL)
+        let fd = open(path, flags, mode)
+        guard fd >= 0 else { throw CLIError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(contents.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count, fsync(fd) == 0 else {
+            throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
