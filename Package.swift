@@ -20,6 +20,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -54,6 +59,24 @@ let package = Package(
             dependencies: ["LicenseCore"],
             swiftSettings: strict
         ),
+        // Mutual-TLS transport for the gossip sessions, and the transport PKI (X.509 via
+        // swift-certificates; no hand-built DER).
+        .target(
+            name: "LicenseTransport",
+            dependencies: [
+                "LicenseCore",
+                "LicenseStore",
+                "LicenseSync",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
+            swiftSettings: strict
+        ),
         // The admin API's JSON documents, shared by the daemon and licensectl.
         .target(
             name: "LicenseAPI",
@@ -86,6 +109,7 @@ let package = Package(
             dependencies: [
                 "LicenseAPI",
                 "LicenseCore",
+                "LicenseTransport",
                 "LicenseStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -105,6 +129,11 @@ let package = Package(
         .testTarget(
             name: "LicenseStoreTests",
             dependencies: ["LicenseStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "LicenseTransportTests",
+            dependencies: ["LicenseTransport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -88,6 +88,8 @@ public enum NodeSetupError: Error, Equatable, CustomStringConvertible {
     case identityMismatch(path: String, existing: String, requested: String)
     case alreadyRunning(path: String)
     case missing(path: String, reason: String)
+    /// Every problem of a configuration, each naming file, field and what is expected.
+    case invalidConfiguration([String])
     case invalidOption(String)
     case store(String)
 
@@ -105,6 +107,8 @@ public enum NodeSetupError: Error, Equatable, CustomStringConvertible {
             "another licensed is already using \(path) (its lock is held)"
         case let .missing(path, reason):
             "\(path) is missing: \(reason)"
+        case let .invalidConfiguration(problems):
+            "configuration refused:\n  " + problems.joined(separator: "\n  ")
         case let .invalidOption(detail):
             detail
         case let .store(detail):

@@ -155,6 +155,13 @@ public struct SyncSession: Sendable {
                         batchesInFlightMax: configuration.batchesInFlightMax)
     }
 
+    /// The transport found a problem the session cannot see (an undecodable frame, a
+    /// certificate that names another node): the session ends as if it had found it.
+    public mutating func failFromTransport(_ error: SyncError) -> [Action] {
+        if case .closed = state { return [] }
+        return fail(error)
+    }
+
     private mutating func fail(_ error: SyncError) -> [Action] {
         state = .closed(error)
         if case .peerReported = error { return [.close(error)] }

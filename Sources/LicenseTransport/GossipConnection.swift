@@ -1,0 +1,124 @@
+import AsyncAlgorithms
+import LicenseCore
+import LicenseStore
+import LicenseSync
+import Logging
+import NIOCore
+import NIOSSL
+
+/// Runs one `SyncSession` over one TLS connection: the I/O shell around the sans-I/O
+/// session. Frames are read only as fast as they are handled (the reader waits until
+/// the session has taken its bytes), and a batch is appended before the next is read, so
+/// a fast peer cannot make memory grow.
+struct GossipConnection {
+    enum Input: Sendable {
+        case bytes(ByteBuffer)
+        case inboundClosed
+        case vector(VersionVector)
+        case tick
+    }
+
+    let store: LedgerStore
+    let hub: VectorHub
+    let clock: @Sendable () -> UInt64
+    let logger: Logger
+    let tickMilliseconds: UInt64
+
+    /// Runs the session until either side closes it; returns why it ended.
+    func run(channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, session initial: SyncSession,
+             certifiedPeer: @escaping @Sendable () async -> String?) async -> SyncError {
+        var session = initial
+        var logger = logger
+        let inputs = AsyncChannel<Input>()
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        do {
+                            for try await buffer in inbound { await inputs.send(.bytes(buffer)) }
+                        } catch {
+                            // A TLS alert or reset ends the connection like a close.
+                        }
+                        await inputs.send(.inboundClosed)
+                    }
+                    group.addTask {
+                        for await vector in hub.subscribe() { await inputs.send(.vector(vector)) }
+                    }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .milliseconds(tickMilliseconds))
+                            await inputs.send(.tick)
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    var decoder = FrameDecoder()
+                    var pending = session.handle(.connected(vector: try store.versionVector(), nowMilliseconds: clock()))
+                    for await input in inputs {
+                        switch input {
+                        case let .bytes(buffer):
+                            decoder.append(buffer.readableBytesView)
+                            do throws(SyncError) {
+                                while let frame = try decoder.next() {
+                                    pending += session.handle(.received(frame, nowMilliseconds: clock()))
+                                }
+                            } catch {
+                                pending += session.failFromTransport(error)
+                            }
+                        case .inboundClosed:
+                            return session.closedBecause ?? .peerReported(code: "closed", message: "connection closed by the peer")
+                        case let .vector(vector):
+                            pending += session.handle(.localVectorChanged(vector))
+                        case .tick:
+                            pending += session.handle(.tick(nowMilliseconds: clock()))
+                        }
+                        // Perform actions; some answer with events whose actions follow.
+                        while !pending.isEmpty {
+                            let action = pending.removeFirst()
+                            switch action {
+                            case let .send(frame):
+                                try await outbound.write(ByteBuffer(bytes: FrameCodec.encode(frame)))
+                            case let .readEntries(origin, after, limit, bytesMax):
+                                let entries = try store.entries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
+                                pending += session.handle(.entriesRead(origin: origin, entries))
+                            case let .append(batch, entries):
+                                pending += session.handle(.appended(batch: batch, try await append(entries)))
+                            case let .established(peer):
+                                logger[metadataKey: "peer.id"] = "\(peer.nodeID)"
+                                // The Hello must name the node the certificate names.
+                                let certified = await certifiedPeer()
+                                if certified != peer.nodeID {
+                                    pending += session.failFromTransport(.wrongPeer(expected: certified ?? "(no node id in certificate)",
+                                                                                   got: peer.nodeID))
+                                } else {
+                                    logger.info("gossip session established")
+                                }
+                            case let .close(reason):
+                                logger.notice("gossip session closed", metadata: ["reason": "\(reason)"])
+                                return reason
+                            }
+                        }
+                    }
+                    return session.closedBecause ?? .closedByLocalNode
+                }
+            }
+        } catch {
+            logger.warning("gossip connection failed", metadata: ["error": "\(error)"])
+            return session.closedBecause ?? .peerReported(code: "transport", message: "\(error)")
+        }
+    }
+
+    /// Appends a received batch; a refusal of any entry refuses the batch (nothing of the
+    /// refused entry is stored; entries before it in the batch are valid and kept).
+    private func append(_ entries: [Entry]) async throws -> SyncSession.AppendResult {
+        let outcomes = try await store.append(entries, physicalMilliseconds: clock())
+        for outcome in outcomes {
+            if case let .refused(refusal) = outcome {
+                logger.warning("refused entry", metadata: ["reason": "\(refusal.code)", "detail": "\(refusal)"])
+                return .refused(code: refusal.code, detail: refusal.description)
+            }
+        }
+        let vector = try store.versionVector()
+        hub.publish(vector)
+        return .stored(vector: vector)
+    }
+}

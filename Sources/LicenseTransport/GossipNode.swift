@@ -1,0 +1,145 @@
+import LicenseCore
+import LicenseStore
+import LicenseSync
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// TLS 1.3 with mutual authentication against the network CA. Hostnames are not checked:
+/// a peer is identified by the node id in its certificate, which must match its Hello and
+/// the peer list.
+public struct GossipTLS: Sendable {
+    let server: NIOSSLContext
+    let client: NIOSSLContext
+
+    public init(caCertificatePEM: String, certificatePEM: String, privateKeyPEM: String) throws {
+        let ca = try NIOSSLCertificate(bytes: Array(caCertificatePEM.utf8), format: .pem)
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { NIOSSLCertificateSource.certificate($0) }
+        let key = NIOSSLPrivateKeySource.privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem))
+        var server = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
+        var client = TLSConfiguration.makeClientConfiguration()
+        client.certificateChain = chain
+        client.privateKey = key
+        server.minimumTLSVersion = .tlsv13
+        server.maximumTLSVersion = .tlsv13
+        server.certificateVerification = .noHostnameVerification
+        server.trustRoots = .certificates([ca])
+        client.minimumTLSVersion = .tlsv13
+        client.maximumTLSVersion = .tlsv13
+        client.certificateVerification = .noHostnameVerification
+        client.trustRoots = .certificates([ca])
+        self.server = try NIOSSLContext(configuration: server)
+        self.client = try NIOSSLContext(configuration: client)
+    }
+}
+
+/// A node's gossip endpoint: accepts sessions, dials peers, and runs each connection's
+/// session against the ledger.
+public final class GossipNode: Sendable {
+    public struct Peer: Sendable, Equatable {
+        public let nodeID: String
+        public let host: String
+        public let port: Int
+
+        public init(nodeID: String, host: String, port: Int) {
+            self.nodeID = nodeID
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public let store: LedgerStore
+    public let hub: VectorHub
+    let nodeID: String
+    let province: String
+    let tls: GossipTLS
+    let clock: @Sendable () -> UInt64
+    let logger: Logger
+    let tickMilliseconds: UInt64
+
+    public init(store: LedgerStore, nodeID: String, province: String, tls: GossipTLS, hub: VectorHub,
+                clock: @escaping @Sendable () -> UInt64, logger: Logger, tickMilliseconds: UInt64 = 1000) {
+        self.store = store
+        self.nodeID = nodeID
+        self.province = province
+        self.tls = tls
+        self.hub = hub
+        self.clock = clock
+        self.logger = logger
+        self.tickMilliseconds = tickMilliseconds
+    }
+
+    typealias Connection = (channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, raw: any Channel)
+
+    /// Binds the gossip listener (port 0 picks a free one).
+    public func bind(host: String, port: Int) async throws -> GossipListener {
+        let context = tls.server
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (wrapped, channel) as (NIOAsyncChannel<ByteBuffer, ByteBuffer>, any Channel)
+                }
+            }
+        return GossipListener(node: self, server: server)
+    }
+
+    /// Dials `peer` once and runs the session until it ends; returns why it ended.
+    public func dial(_ peer: Peer) async -> SyncError {
+        let context = tls.client
+        do {
+            let connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(5))
+                .connect(host: peer.host, port: peer.port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                        let wrapped = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        return (wrapped, channel) as (NIOAsyncChannel<ByteBuffer, ByteBuffer>, any Channel)
+                    }
+                }
+            var configuration = SyncSession.Configuration(nodeID: nodeID, province: province, expectedPeer: peer.nodeID)
+            configuration.batchEntriesMax = 256
+            return await run(connection, session: SyncSession(role: .dialer, configuration: configuration))
+        } catch {
+            logger.debug("dial failed", metadata: ["peer.id": "\(peer.nodeID)", "error": "\(error)"])
+            return .peerReported(code: "unreachable", message: "\(error)")
+        }
+    }
+
+    func run(_ connection: Connection, session: SyncSession) async -> SyncError {
+        let raw = connection.raw
+        let runner = GossipConnection(store: store, hub: hub, clock: clock, logger: logger, tickMilliseconds: tickMilliseconds)
+        return await runner.run(channel: connection.channel, session: session) {
+            // By the time a Hello arrives the handshake is complete and the peer verified.
+            guard let certificate = try? await raw.nioSSL_peerCertificate().get(),
+                  let der = try? certificate.toDERBytes()
+            else { return nil }
+            return TransportPKI.nodeID(ofCertificateDER: der)
+        }
+    }
+}
+
+/// A bound gossip listener; `serve()` accepts sessions until cancelled.
+public struct GossipListener: Sendable {
+    let node: GossipNode
+    let server: NIOAsyncChannel<(NIOAsyncChannel<ByteBuffer, ByteBuffer>, any Channel), Never>
+
+    public var port: Int { server.channel.localAddress?.port ?? 0 }
+
+    public func serve() async throws {
+        try await server.executeThenClose { connections in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await connection in connections {
+                    group.addTask {
+                        var configuration = SyncSession.Configuration(nodeID: node.nodeID, province: node.province)
+                        configuration.batchEntriesMax = 256
+                        _ = await node.run(connection, session: SyncSession(role: .acceptor, configuration: configuration))
+                    }
+                }
+            }
+        }
+    }
+}

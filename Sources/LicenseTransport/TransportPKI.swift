@@ -1,0 +1,85 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// The transport PKI: one network CA, and one TLS certificate per node that names the
+/// node id (SAN URI `lx-node:<id>`, also the common name). P-256 ECDSA, PEM files;
+/// docs/PKI.md describes every file. Independent of the national root, which certifies
+/// issuer keys (signing), not connections.
+public enum TransportPKI {
+    public static let nodeURIPrefix = "lx-node:"
+
+    public struct Issued: Sendable {
+        public let certificatePEM: String
+        public let privateKeyPEM: String
+    }
+
+    /// A self-signed network CA, valid from `notBefore` for `days`.
+    public static func makeCA(name: String = "LicenseExchange network CA", notBefore: Date, days: Int) throws -> Issued {
+        let key = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName {
+            OrganizationName("LicenseExchange")
+            CommonName(name)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: notBefore, notValidAfter: notBefore.addingTimeInterval(Double(days) * 86_400),
+            issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            },
+            issuerPrivateKey: .init(key))
+        return Issued(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
+    }
+
+    /// A node certificate for `nodeID`, signed by the CA, usable as TLS server and client.
+    public static func makeNode(nodeID: String, caCertificatePEM: String, caKeyPEM: String, notBefore: Date, days: Int)
+        throws -> Issued
+    {
+        let caCertificate = try Certificate(pemEncoded: caCertificatePEM)
+        let caKey = try P256.Signing.PrivateKey(pemRepresentation: caKeyPEM)
+        let key = P256.Signing.PrivateKey()
+        let subject = try DistinguishedName {
+            OrganizationName("LicenseExchange")
+            CommonName(nodeID)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
+            notValidBefore: notBefore, notValidAfter: notBefore.addingTimeInterval(Double(days) * 86_400),
+            issuer: caCertificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true))
+                try ExtendedKeyUsage([.serverAuth, .clientAuth])
+                SubjectAlternativeNames([.uniformResourceIdentifier(nodeURIPrefix + nodeID)])
+            },
+            issuerPrivateKey: .init(caKey))
+        return Issued(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
+    }
+
+    /// The node id a certificate names, from its `lx-node:` SAN URI; nil if it names none
+    /// or more than one.
+    public static func nodeID(ofCertificateDER der: [UInt8]) -> String? {
+        guard let certificate = try? Certificate(derEncoded: der),
+              let names = try? certificate.extensions.subjectAlternativeNames
+        else { return nil }
+        let ids = names.compactMap { name -> String? in
+            if case let .uniformResourceIdentifier(uri) = name, uri.hasPrefix(nodeURIPrefix) {
+                return String(uri.dropFirst(nodeURIPrefix.count))
+            }
+            return nil
+        }
+        return ids.count == 1 ? ids[0] : nil
+    }
+}
+
+/// PEM to DER through swift-certificates.
+enum X509Bridge {
+    static func der(fromPEM pem: String) throws -> [UInt8] {
+        var serializer = DER.Serializer()
+        try serializer.serialize(try Certificate(pemEncoded: pem))
+        return serializer.serializedBytes
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import LicenseCore
+import LicenseStore
+import LicenseSync
+@testable import LicenseTransport
+import Logging
+import Testing
+
+/// Real TLS 1.3 connections on loopback (port 0) between in-process nodes.
+@Suite(.timeLimit(.minutes(2))) final class GossipTLSTests: @unchecked Sendable {
+    let directory: URL
+    static let now: UInt64 = 1_772_323_200_000
+    static let today = CivilDate(year: 2026, month: 3, day: 1)!
+    static let catalog = try! Catalog.bundled()
+    static let holderKey = try! HolderKey(bytes: Array(64...95))
+    static let ca = try! TransportPKI.makeCA(notBefore: Date(timeIntervalSinceNow: -3600), days: 30)
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lx-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    struct Node {
+        let name: String
+        let signer: IssuerSigner
+        let store: LedgerStore
+        let gossip: GossipNode
+    }
+
+    func signer(_ name: String) -> IssuerSigner {
+        IssuerSigner(origin: name, key: try! SigningKey(seed: Sodium.blake2b256(Array(name.utf8))))
+    }
+
+    /// A node whose TLS certificate names `certifiedAs` (its own name unless a test lies).
+    func node(_ name: String, province: String, certifiedAs: String? = nil, ca: TransportPKI.Issued = GossipTLSTests.ca,
+              trusting others: [String]) throws -> Node {
+        let signer = signer(name)
+        let store = try LedgerStore(path: directory.appendingPathComponent("\(name).sqlite").path,
+                                    identity: .init(nodeID: name, province: province))
+        for other in [name] + others {
+            let s = self.signer(other)
+            try store.registerIssuerKey(keyID: s.keyID, origin: other, publicKey: s.key.publicKey)
+        }
+        let issued = try TransportPKI.makeNode(nodeID: certifiedAs ?? name, caCertificatePEM: ca.certificatePEM,
+                                               caKeyPEM: ca.privateKeyPEM, notBefore: Date(timeIntervalSinceNow: -60), days: 10)
+        // Every node trusts the shared network CA, whatever signed its own certificate.
+        let tls = try GossipTLS(caCertificatePEM: Self.ca.certificatePEM, certificatePEM: issued.certificatePEM,
+                                privateKeyPEM: issued.privateKeyPEM)
+        var logger = Logger(label: "test.\(name)")
+        logger.logLevel = .critical
+        let gossip = GossipNode(store: store, nodeID: name, province: province, tls: tls, hub: VectorHub(),
+                                clock: { GossipTLSTests.now }, logger: logger)
+        return Node(name: name, signer: signer, store: store, gossip: gossip)
+    }
+
+    func issue(_ node: Node, _ count: Int, province: String) async throws {
+        let events: [LicenseEvent] = (0..<count).map { n in
+            let digits = "44030419900307" + String(format: "%03d", n % 1000)
+            let number = digits + String(UnicodeScalar(ResidentID.checkCharacter(for: Array(digits.utf8)[...])))
+            let id = try! ResidentID(number, today: Self.today)
+            return .issue(.init(licenseType: "residence_permit", province: province,
+                                holderRef: HolderRef(id: id, key: Self.holderKey), holderMasked: id.masked,
+                                attributes: ["city": node.name, "address": "No. \(n)"], validFrom: Self.today, validUntil: nil))
+        }
+        _ = try await node.store.author(events, signer: node.signer, catalog: Self.catalog,
+                                        physicalMilliseconds: Self.now, today: Self.today)
+    }
+
+    /// Waits, without sleeping, until `node` holds `target` (its hub announces every append).
+    func waitUntil(_ node: Node, holds target: VersionVector) async throws {
+        let updates = node.gossip.hub.subscribe()
+        if try node.store.versionVector() == target { return }
+        for await vector in updates where vector == target { return }
+    }
+
+    @Test func twoNodes_convergeOverMutualTLS() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd"])
+        try await issue(gd, 300, province: "440000")
+        try await issue(sh, 120, province: "310000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let target = VersionVector(["gd": 300, "sh": 120])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+            try await waitUntil(gd, holds: target)
+            try await waitUntil(sh, holds: target)
+            group.cancelAll()
+        }
+        #expect(try gd.store.ledgerDigest() == sh.store.ledgerDigest())
+        #expect(try LedgerVerifier.verify(gd.store).isValid)
+    }
+
+    @Test func newEntries_arePushedOverAnOpenSession() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd"])
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+            try await issue(gd, 5, province: "440000")
+            gd.gossip.hub.publish(try gd.store.versionVector())
+            try await waitUntil(sh, holds: VersionVector(["gd": 5]))
+            group.cancelAll()
+        }
+    }
+
+    @Test func certificateFromAnotherCA_isRefusedAndNothingIsStored() async throws {
+        let foreignCA = try TransportPKI.makeCA(name: "someone else", notBefore: Date(timeIntervalSinceNow: -3600), days: 30)
+        let intruder = try node("gd", province: "440000", ca: foreignCA, trusting: ["sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd"])
+        try await issue(intruder, 3, province: "440000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let reason = await withThrowingTaskGroup(of: SyncError?.self) { group in
+            group.addTask { try await listener.serve(); return nil }
+            let reason = await intruder.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port))
+            group.cancelAll()
+            return reason
+        }
+        #expect(reason.code != "closed")
+        #expect(try sh.store.entryCount() == 0)
+    }
+
+    @Test func helloThatContradictsTheCertificate_isRefused() async throws {
+        // Certified as "zj", says "gd" in its Hello.
+        let liar = try node("gd", province: "440000", certifiedAs: "zj", trusting: ["sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd"])
+        try await issue(liar, 3, province: "440000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let reason = await withThrowingTaskGroup(of: SyncError?.self) { group in
+            group.addTask { try await listener.serve(); return nil }
+            let reason = await liar.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port))
+            group.cancelAll()
+            return reason
+        }
+        #expect(reason.code == "peer_wrong_peer")
+        #expect(try sh.store.entryCount() == 0)
+    }
+
+    @Test func peerThatIsNotTheExpectedNode_isRefusedByTheDialer() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd"])
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let reason = await withThrowingTaskGroup(of: SyncError?.self) { group in
+            group.addTask { try await listener.serve(); return nil }
+            let reason = await gd.gossip.dial(.init(nodeID: "bj", host: "127.0.0.1", port: listener.port))
+            group.cancelAll()
+            return reason
+        }
+        #expect(reason == .wrongPeer(expected: "bj", got: "sh"))
+    }
+
+    @Test func nodeCertificate_namesItsNodeID() throws {
+        let issued = try TransportPKI.makeNode(nodeID: "gd", caCertificatePEM: Self.ca.certificatePEM,
+                                               caKeyPEM: Self.ca.privateKeyPEM, notBefore: Date(), days: 1)
+        let certificate = try X509Bridge.der(fromPEM: issued.certificatePEM)
+        #expect(TransportPKI.nodeID(ofCertificateDER: certificate) == "gd")
+    }
+}
