@@ -90,9 +90,12 @@ let package = Package(
                 "LicenseAPI",
                 "LicenseCore",
                 "LicenseStore",
+                "LicenseSync",
+                "LicenseTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -109,6 +112,7 @@ let package = Package(
             dependencies: [
                 "LicenseAPI",
                 "LicenseCore",
+                "LicenseNode",
                 "LicenseTransport",
                 "LicenseStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

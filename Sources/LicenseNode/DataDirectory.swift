@@ -37,6 +37,8 @@ public struct DataDirectory: Sendable {
     public var tokensFile: String { path + "/tokens.json" }
     public var adminTokenFile: String { path + "/admin.token" }
     public var adminURLFile: String { path + "/admin.url" }
+    /// host:port of the gossip listener of the running node (removed on stop).
+    public var gossipAddressFile: String { path + "/gossip.addr" }
     public var ledgerFile: String { path + "/ledger.sqlite" }
     public var lockFile: String { path + "/licensed.lock" }
 
@@ -121,7 +123,30 @@ public struct DataDirectory: Sendable {
             try Files.writeAtomically(token + "\n", to: adminTokenFile)
             created.append(adminTokenFile)
         }
-        return try load(identity: identity, created: created)
+        return try load(identity: identity, created: created, rootFile: rootPublicKeyFile)
+    }
+
+    /// Prepares a configured node: the identity comes from the config file, the trust
+    /// anchor from `rootPublicKeyFile`; the issuer key, holder key and issuer certificate
+    /// must already be in the data directory (`licensectl testnet` or an operator puts
+    /// them there; nothing secret is generated for a configured node).
+    public func prepareConfigured(identity: LedgerStore.Identity, rootPublicKeyFile rootFile: String)
+        throws(NodeSetupError) -> Material
+    {
+        try Files.ensureWritableDirectory(path)
+        for file in [issuerKeyFile, holderKeyFile, certificateFile] where !Files.exists(file) {
+            throw .missing(path: file, reason: "a configured node needs it in its data directory (see docs/OPERATIONS.md)")
+        }
+        if Files.exists(nodeFile) {
+            let stored = try readNodeFile()
+            guard (stored.nodeID, stored.province) == (identity.nodeID, identity.province) else {
+                throw .identityMismatch(path: path, existing: "node '\(stored.nodeID)' of \(stored.province)",
+                                        requested: "node '\(identity.nodeID)' of \(identity.province)")
+            }
+        } else {
+            try writeJSON(NodeFile(nodeID: identity.nodeID, province: identity.province), to: nodeFile)
+        }
+        return try load(identity: identity, created: [], rootFile: rootFile)
     }
 
     private func makeDevelopmentCertificate(identity: LedgerStore.Identity, nowMilliseconds: UInt64, catalog: Catalog)
@@ -142,10 +167,10 @@ public struct DataDirectory: Sendable {
         try Files.writeAtomically(certificate.jsonText(), to: certificateFile, mode: 0o644)
     }
 
-    private func load(identity: LedgerStore.Identity, created: [String]) throws(NodeSetupError) -> Material {
+    private func load(identity: LedgerStore.Identity, created: [String], rootFile: String) throws(NodeSetupError) -> Material {
         let seed = try Files.readHexSecret(issuerKeyFile, byteCount: SigningKey.seedByteCount, what: "the issuer key seed")
         let holder = try Files.readHexSecret(holderKeyFile, byteCount: HolderKey.byteCount, what: "the holder key")
-        let rootBytes = try Files.readHexSecret(rootPublicKeyFile, byteCount: PublicKey.byteCount, what: "the root public key")
+        let rootBytes = try Files.readHexSecret(rootFile, byteCount: PublicKey.byteCount, what: "the root public key")
         guard let key = try? SigningKey(seed: seed), let root = try? PublicKey(bytes: rootBytes),
               let holderKey = try? HolderKey(bytes: holder)
         else { preconditionFailure("keys of checked lengths are always valid") }
@@ -155,7 +180,7 @@ public struct DataDirectory: Sendable {
         } catch let error as NodeSetupError {
             throw error
         } catch {
-            throw .badFile(path: certificateFile, field: "certificate", expected: "a certificate signed by the root in \(rootPublicKeyFile) (\(error))")
+            throw .badFile(path: certificateFile, field: "certificate", expected: "a certificate signed by the root in \(rootFile) (\(error))")
         }
         guard certificate.body.publicKey == key.publicKey, certificate.body.nodeID == identity.nodeID,
               certificate.body.province == identity.province else {

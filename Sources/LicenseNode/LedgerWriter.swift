@@ -30,14 +30,18 @@ public actor LedgerWriter {
     private let signer: IssuerSigner
     private let catalog: Catalog
     private let clock: any NodeClock
+    private let onCommit: @Sendable () -> Void
     private var queue: [Waiter] = []
     private var writing = false
 
-    public init(store: LedgerStore, signer: IssuerSigner, catalog: Catalog, clock: any NodeClock) {
+    /// `onCommit` runs after every committed batch (the node tells its gossip sessions).
+    public init(store: LedgerStore, signer: IssuerSigner, catalog: Catalog, clock: any NodeClock,
+                onCommit: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.signer = signer
         self.catalog = catalog
         self.clock = clock
+        self.onCommit = onCommit
     }
 
     /// Signs and durably appends `event`; returns after the commit.
@@ -79,6 +83,7 @@ public actor LedgerWriter {
         for (waiter, result) in zip(batch, results.dropFirst()) {
             waiter.continuation.resume(returning: .success(.done(result)))
         }
+        onCommit()
         handOn()
         return results[0]
     }

@@ -1,6 +1,7 @@
 import LicenseAPI
 import LicenseCore
 import LicenseStore
+import LicenseTransport
 
 /// The node's operations on licenses, independent of HTTP: what the admin API and the
 /// benchmark call. Validates, writes through the group-commit writer, audits lookups.
@@ -10,6 +11,8 @@ public final class LicenseService: Sendable {
     public let catalog: Catalog
     public let clock: any NodeClock
     public let writer: LedgerWriter
+    /// Announces new local entries to the gossip sessions.
+    public let hub: VectorHub
     public let startedAtMilliseconds: UInt64
 
     /// The audit purpose is free text but bounded.
@@ -20,7 +23,11 @@ public final class LicenseService: Sendable {
         self.material = material
         self.catalog = catalog
         self.clock = clock
-        self.writer = LedgerWriter(store: store, signer: material.signer, catalog: catalog, clock: clock)
+        let hub = VectorHub()
+        self.hub = hub
+        self.writer = LedgerWriter(store: store, signer: material.signer, catalog: catalog, clock: clock) {
+            if let vector = try? store.versionVector() { hub.publish(vector) }
+        }
         self.startedAtMilliseconds = clock.nowMilliseconds()
     }
 

@@ -59,6 +59,11 @@ public enum TransportPKI {
         return Issued(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: key.pemRepresentation)
     }
 
+    /// The DER bytes of the first certificate of a PEM text.
+    public static func derOfFirstCertificate(pem: String) throws -> [UInt8] {
+        try X509Bridge.der(fromPEM: pem)
+    }
+
     /// The node id a certificate names, from its `lx-node:` SAN URI; nil if it names none
     /// or more than one.
     public static func nodeID(ofCertificateDER der: [UInt8]) -> String? {

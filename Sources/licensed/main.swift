@@ -19,6 +19,9 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a node (a standalone development node unless configured otherwise).")
 
+    @Option(help: "Config file of a network node (docs/CONFIG.md); without it, a standalone development node.")
+    var config: String?
+
     @Option(help: "Data directory (created on first start).")
     var dataDir = "./licensed-data"
 
@@ -47,25 +50,31 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "licensed")
         let options = NodeRuntime.Options(dataDirectory: dataDir, nodeID: nodeID, province: province,
                                           adminHost: adminHost, adminPort: adminPort)
+        let announce: @Sendable (NodeRuntime.Ready) -> Void = { ready in
+            let identity = ready.material.identity
+            let province = Province.byCode[identity.province]
+            var lines = [
+                "licensed: node '\(identity.nodeID)' of \(province?.nameZH ?? "") \(province?.nameEN ?? "") (\(identity.province))",
+                "  data dir     \(ready.directory.path) (\(ready.entries) entries)",
+                "  ledger       \(ready.directory.ledgerFile)",
+                "  issuer key   \(ready.directory.issuerKeyFile) (key id \(ready.material.signer.keyID))",
+                "  holder key   \(ready.directory.holderKeyFile)",
+                "  admin token  \(ready.directory.adminTokenFile)",
+                "  admin API    \(ready.adminURL)",
+            ]
+            if let gossip = ready.gossipAddress { lines.append("  gossip       \(gossip) (TLS 1.3, mutual)") }
+            if !ready.material.created.isEmpty {
+                lines.append("  created      " + ready.material.created.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))
+            }
+            lines.append("ready; Ctrl-C stops the node")
+            // Write unbuffered: scripts wait for the "ready" line through a pipe.
+            FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+        }
         do {
-            try await NodeRuntime.run(options, logger: logger) { ready in
-                let identity = ready.material.identity
-                let province = Province.byCode[identity.province]
-                var lines = [
-                    "licensed: node '\(identity.nodeID)' of \(province?.nameZH ?? "") \(province?.nameEN ?? "") (\(identity.province))",
-                    "  data dir     \(ready.directory.path) (\(ready.entries) entries)",
-                    "  ledger       \(ready.directory.ledgerFile)",
-                    "  issuer key   \(ready.directory.issuerKeyFile) (key id \(ready.material.signer.keyID))",
-                    "  holder key   \(ready.directory.holderKeyFile)",
-                    "  admin token  \(ready.directory.adminTokenFile)",
-                    "  admin API    \(ready.adminURL)",
-                ]
-                if !ready.material.created.isEmpty {
-                    lines.append("  created      " + ready.material.created.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))
-                }
-                lines.append("ready; Ctrl-C stops the node")
-                // Write unbuffered: scripts wait for the "ready" line through a pipe.
-                FileHandle.standardOutput.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            if let config {
+                try await NodeRuntime.run(configuration: config, logger: logger, onReady: announce)
+            } else {
+                try await NodeRuntime.run(options, logger: logger, onReady: announce)
             }
         } catch let error as NodeSetupError {
             FileHandle.standardError.write(Data("licensed: \(error)\n".utf8))
