@@ -33,6 +33,16 @@ final class GossipService: Service {
     }
 
     func run() async throws {
+        do {
+            try await runUntilShutdown()
+        } catch {
+            // A graceful shutdown cancels the listener and the dialers; whatever they
+            // throw on the way out is the shutdown itself, not a failure.
+            guard Task.isCancelled || Task.isShuttingDownGracefully else { throw error }
+        }
+    }
+
+    private func runUntilShutdown() async throws {
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.listener.serve() }

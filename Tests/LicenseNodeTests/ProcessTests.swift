@@ -219,6 +219,10 @@ final class Daemon {
         return Daemon(process: process, banner: text)
     }
 
+    func signal(_ signal: Int32) {
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
     /// Sends `signal` and waits for the exit; returns the exit status.
     func stop(signal: Int32) -> Int32 {
         Foundation.kill(process.processIdentifier, signal)
