@@ -172,6 +172,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public let ledgerDigest: String
     public let catalogVersion: Int
     public let startedAt: String
+    public let peers: [PeerDocument]
 
     enum CodingKeys: String, CodingKey {
         case province, entries
@@ -183,11 +184,12 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         case ledgerDigest = "ledger_digest"
         case catalogVersion = "catalog_version"
         case startedAt = "started_at"
+        case peers
     }
 
     public init(nodeID: String, province: String, keyID: String, rootKeyID: String, entries: UInt64,
                 versionVector: VersionVector,
-                ledgerDigest: String, catalogVersion: Int, startedAt: String) {
+                ledgerDigest: String, catalogVersion: Int, startedAt: String, peers: [PeerDocument]) {
         self.nodeID = nodeID
         self.province = province
         self.provinceName = Province.byCode[province]?.nameZH ?? province
@@ -198,6 +200,58 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.ledgerDigest = ledgerDigest
         self.catalogVersion = catalogVersion
         self.startedAt = startedAt
+        self.peers = peers
+    }
+}
+
+/// One peer as `licensectl peers` and `status` show it.
+public struct PeerDocument: Codable, Sendable, Equatable {
+    public let nodeID: String
+    public let connected: Bool
+    public let since: String
+    public let sessions: Int
+    public let versionVector: [String: UInt64]
+    /// Per origin, how many of this node's entries the peer lacks.
+    public let lag: [String: UInt64]
+    public let entriesIn: UInt64
+    public let entriesOut: UInt64
+    public let bytesIn: UInt64
+    public let bytesOut: UInt64
+    public let lastError: String?
+
+    enum CodingKeys: String, CodingKey {
+        case connected, since, sessions, lag
+        case nodeID = "node_id"
+        case versionVector = "version_vector"
+        case entriesIn = "entries_in"
+        case entriesOut = "entries_out"
+        case bytesIn = "bytes_in"
+        case bytesOut = "bytes_out"
+        case lastError = "last_error"
+    }
+
+    public init(nodeID: String, connected: Bool, sinceMilliseconds: UInt64, sessions: Int, versionVector: [String: UInt64],
+                lag: [String: UInt64], entriesIn: UInt64, entriesOut: UInt64, bytesIn: UInt64, bytesOut: UInt64,
+                lastError: String?) {
+        self.nodeID = nodeID
+        self.connected = connected
+        self.since = Timestamps.iso8601(milliseconds: Int64(clamping: sinceMilliseconds))
+        self.sessions = sessions
+        self.versionVector = versionVector
+        self.lag = lag
+        self.entriesIn = entriesIn
+        self.entriesOut = entriesOut
+        self.bytesIn = bytesIn
+        self.bytesOut = bytesOut
+        self.lastError = lastError
+    }
+}
+
+public struct PeersDocument: Codable, Sendable, Equatable {
+    public let peers: [PeerDocument]
+
+    public init(peers: [PeerDocument]) {
+        self.peers = peers
     }
 }
 

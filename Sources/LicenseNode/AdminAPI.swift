@@ -46,6 +46,11 @@ public enum AdminAPI {
             return try json(try await run { () throws(ServiceError) in try service.status() })
         }
 
+        router.get("/v1/peers") { request, _ in
+            _ = try require(.operator, request)
+            return try json(PeersDocument(peers: try await run { () throws(ServiceError) in try service.peers() }))
+        }
+
         router.get("/v1/catalog") { request, _ in
             guard let header = request.headers[.authorization], header.hasPrefix("Bearer "),
                   tokens.principal(for: String(header.dropFirst("Bearer ".count))) != nil

@@ -16,6 +16,9 @@ final class GossipService: Service {
     static let reconnectMillisecondsMax: UInt64 = 30_000
     /// A session that lasted this long resets the backoff.
     static let stableSessionMilliseconds: UInt64 = 10_000
+    /// Anti-entropy: every this often, one random live session re-announces this node's
+    /// vector, so both sides re-plan and repair anything a push missed.
+    static let antiEntropyMilliseconds: UInt64 = 10_000
 
     let node: GossipNode
     let listener: GossipListener
@@ -46,6 +49,13 @@ final class GossipService: Service {
         try await cancelWhenGracefulShutdown {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.listener.serve() }
+                group.addTask {
+                    var random = SystemRandomNumberGenerator()
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .milliseconds(Self.antiEntropyMilliseconds))
+                        await self.node.board.announceToOne { Int.random(in: 0..<$0, using: &random) }
+                    }
+                }
                 let hangups = await UnixSignalsSequence(trapping: .sighup)
                 for peer in self.reload() { group.addTask { await self.maintain(peer) } }
                 for await _ in hangups {

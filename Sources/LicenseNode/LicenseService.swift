@@ -13,6 +13,8 @@ public final class LicenseService: Sendable {
     public let writer: LedgerWriter
     /// Announces new local entries to the gossip sessions.
     public let hub: VectorHub
+    /// What the gossip sessions report about each peer (empty for a standalone node).
+    public let peerBoard = PeerBoard()
     public let startedAtMilliseconds: UInt64
 
     /// The audit purpose is free text but bounded.
@@ -114,7 +116,20 @@ public final class LicenseService: Sendable {
                 nodeID: material.identity.nodeID, province: material.identity.province, keyID: material.signer.keyID,
                 rootKeyID: RootKeyID.derive(material.root), entries: vv.total, versionVector: vv, ledgerDigest: try store.ledgerDigest(),
                 catalogVersion: catalog.version,
-                startedAt: Timestamps.iso8601(milliseconds: Int64(startedAtMilliseconds)))
+                startedAt: Timestamps.iso8601(milliseconds: Int64(startedAtMilliseconds)), peers: peers(local: vv))
+        }
+    }
+
+    public func peers() throws(ServiceError) -> [PeerDocument] {
+        peers(local: try storeCall { () throws(StoreError) in try store.versionVector() })
+    }
+
+    private func peers(local: VersionVector) -> [PeerDocument] {
+        peerBoard.snapshot().map { peer in
+            PeerDocument(nodeID: peer.nodeID, connected: peer.connected, sinceMilliseconds: peer.sinceMilliseconds,
+                         sessions: peer.sessions, versionVector: peer.peerVector, lag: peer.lag(behind: local),
+                         entriesIn: peer.entriesIn, entriesOut: peer.entriesOut, bytesIn: peer.bytesIn,
+                         bytesOut: peer.bytesOut, lastError: peer.lastError)
         }
     }
 

@@ -16,10 +16,12 @@ struct GossipConnection {
         case inboundClosed
         case vector(VersionVector)
         case tick
+        case announce
     }
 
     let store: LedgerStore
     let hub: VectorHub
+    let board: PeerBoard
     let clock: @Sendable () -> UInt64
     let logger: Logger
     let tickMilliseconds: UInt64
@@ -30,6 +32,11 @@ struct GossipConnection {
         var session = initial
         var logger = logger
         let inputs = AsyncChannel<Input>()
+        var peerID: String?
+        var registration: Int?
+        defer {
+            if let registration { board.unregister(registration) }
+        }
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -51,11 +58,21 @@ struct GossipConnection {
                         }
                     }
                     defer { group.cancelAll() }
+                    func closed(_ reason: SyncError) {
+                        guard let peerID else { return }
+                        board.update(peerID, now: clock()) { status in
+                            status.sessions = max(0, status.sessions - 1)
+                            status.connected = status.sessions > 0
+                            status.sinceMilliseconds = clock()
+                            status.lastError = reason.description
+                        }
+                    }
                     var decoder = FrameDecoder()
                     var pending = session.handle(.connected(vector: try store.versionVector(), nowMilliseconds: clock()))
                     for await input in inputs {
                         switch input {
                         case let .bytes(buffer):
+                            if let peerID { board.update(peerID, now: clock()) { $0.bytesIn += UInt64(buffer.readableBytes) } }
                             decoder.append(buffer.readableBytesView)
                             do throws(SyncError) {
                                 while let frame = try decoder.next() {
@@ -65,23 +82,38 @@ struct GossipConnection {
                                 pending += session.failFromTransport(error)
                             }
                         case .inboundClosed:
-                            return session.closedBecause ?? .peerReported(code: "closed", message: "connection closed by the peer")
+                            let reason = session.closedBecause ?? .peerReported(code: "closed", message: "connection closed by the peer")
+                            closed(reason)
+                            return reason
                         case let .vector(vector):
                             pending += session.handle(.localVectorChanged(vector))
                         case .tick:
                             pending += session.handle(.tick(nowMilliseconds: clock()))
+                        case .announce:
+                            pending += session.handle(.announce)
                         }
                         // Perform actions; some answer with events whose actions follow.
                         while !pending.isEmpty {
                             let action = pending.removeFirst()
                             switch action {
                             case let .send(frame):
-                                try await outbound.write(ByteBuffer(bytes: FrameCodec.encode(frame)))
+                                let bytes = FrameCodec.encode(frame)
+                                try await outbound.write(ByteBuffer(bytes: bytes))
+                                if let peerID {
+                                    board.update(peerID, now: clock()) { status in
+                                        status.bytesOut += UInt64(bytes.count)
+                                        if case let .entries(_, entries) = frame { status.entriesOut += UInt64(entries.count) }
+                                    }
+                                }
                             case let .readEntries(origin, after, limit, bytesMax):
                                 let entries = try store.entries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
                                 pending += session.handle(.entriesRead(origin: origin, entries))
                             case let .append(batch, entries):
-                                pending += session.handle(.appended(batch: batch, try await append(entries)))
+                                let result = try await append(entries)
+                                if let peerID, case .stored = result {
+                                    board.update(peerID, now: clock()) { $0.entriesIn += UInt64(entries.count) }
+                                }
+                                pending += session.handle(.appended(batch: batch, result))
                             case let .established(peer):
                                 logger[metadataKey: "peer.id"] = "\(peer.nodeID)"
                                 // The Hello must name the node the certificate names.
@@ -91,11 +123,24 @@ struct GossipConnection {
                                                                                    got: peer.nodeID))
                                 } else {
                                     logger.info("gossip session established")
+                                    peerID = peer.nodeID
+                                    board.update(peer.nodeID, now: clock()) { status in
+                                        status.sessions += 1
+                                        status.connected = true
+                                        status.sinceMilliseconds = clock()
+                                        status.lastError = nil
+                                    }
+                                    registration = board.register(nodeID: peer.nodeID) { await inputs.send(.announce) }
                                 }
                             case let .close(reason):
                                 logger.notice("gossip session closed", metadata: ["reason": "\(reason)"])
+                                closed(reason)
                                 return reason
                             }
+                        }
+                        if let peerID {
+                            let vector = session.peerVector
+                            board.update(peerID, now: clock()) { $0.peerVector = vector.seqs }
                         }
                     }
                     return session.closedBecause ?? .closedByLocalNode

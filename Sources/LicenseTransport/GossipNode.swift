@@ -51,6 +51,7 @@ public final class GossipNode: Sendable {
 
     public let store: LedgerStore
     public let hub: VectorHub
+    public let board: PeerBoard
     let nodeID: String
     let province: String
     let tls: GossipTLS
@@ -59,7 +60,9 @@ public final class GossipNode: Sendable {
     let tickMilliseconds: UInt64
 
     public init(store: LedgerStore, nodeID: String, province: String, tls: GossipTLS, hub: VectorHub,
-                clock: @escaping @Sendable () -> UInt64, logger: Logger, tickMilliseconds: UInt64 = 1000) {
+                board: PeerBoard = PeerBoard(), clock: @escaping @Sendable () -> UInt64, logger: Logger,
+                tickMilliseconds: UInt64 = 1000) {
+        self.board = board
         self.store = store
         self.nodeID = nodeID
         self.province = province
@@ -105,13 +108,15 @@ public final class GossipNode: Sendable {
             return await run(connection, session: SyncSession(role: .dialer, configuration: configuration))
         } catch {
             logger.debug("dial failed", metadata: ["peer.id": "\(peer.nodeID)", "error": "\(error)"])
+            board.recordUnreachable(peer.nodeID, error: "cannot connect to \(peer.host):\(peer.port): \(error)", now: clock())
             return .peerReported(code: "unreachable", message: "\(error)")
         }
     }
 
     func run(_ connection: Connection, session: SyncSession) async -> SyncError {
         let raw = connection.raw
-        let runner = GossipConnection(store: store, hub: hub, clock: clock, logger: logger, tickMilliseconds: tickMilliseconds)
+        let runner = GossipConnection(store: store, hub: hub, board: board, clock: clock, logger: logger,
+                                      tickMilliseconds: tickMilliseconds)
         return await runner.run(channel: connection.channel, session: session) {
             // By the time a Hello arrives the handshake is complete and the peer verified.
             guard let certificate = try? await raw.nioSSL_peerCertificate().get(),

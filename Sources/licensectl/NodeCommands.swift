@@ -25,9 +25,34 @@ struct Status: AsyncParsableCommand {
                 ])
                 let vector = Table(headers: ["ORIGIN", "SEQ"],
                                    rows: status.versionVector.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
-                return head + "\n\nversion vector\n" + vector.render()
+                let peers = status.peers.isEmpty ? "" : "\n\npeers\n" + PeerText.table(status.peers)
+                return head + "\n\nversion vector\n" + vector.render() + peers
             }
         }
+    }
+}
+
+struct Peers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show each peer: connected or not and since when, lag per origin, traffic, last error.")
+
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await reporting {
+            let peers: PeersDocument = try await connection.client().get("v1/peers")
+            try connection.emit(peers) { $0.peers.isEmpty ? "no peers (a standalone node)" : PeerText.table($0.peers) }
+        }
+    }
+}
+
+enum PeerText {
+    static func table(_ peers: [PeerDocument]) -> String {
+        Table(headers: ["PEER", "STATE", "SINCE", "LAG", "ENTRIES IN/OUT", "BYTES IN/OUT", "LAST ERROR"], rows: peers.map { peer in
+            let lag = peer.lag.isEmpty ? "0" : peer.lag.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
+            return [peer.nodeID, peer.connected ? "connected" : "disconnected", peer.since, lag,
+                    "\(peer.entriesIn)/\(peer.entriesOut)", "\(peer.bytesIn)/\(peer.bytesOut)", peer.lastError ?? "-"]
+        }).render()
     }
 }
 

@@ -66,6 +66,13 @@ struct NetworkProcessTests {
         let licenses = (window.json?["licenses"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
         #expect(Set(licenses) == Set(issued))
 
+        // bj sees both neighbours connected, with nothing left to send them.
+        let peers = try CLI.run("peers", "--data-dir", network.data("bj"), "--json").json?["peers"] as? [[String: Any]] ?? []
+        #expect(Set(peers.compactMap { $0["node_id"] as? String }) == ["gd", "sh"])
+        #expect(peers.allSatisfy { $0["connected"] as? Bool == true })
+        let status = try network.status("bj")
+        #expect((status["peers"] as? [Any])?.count == 2)
+
         // kill -9 sh, write more elsewhere, restart sh: it catches up, nothing acknowledged is lost.
         daemons["sh"]!.kill()
         for n in 0..<2 {
