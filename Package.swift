@@ -142,7 +142,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LicenseSyncTests",
-            dependencies: ["LicenseSync", "LicenseStore"],
+            dependencies: ["LicenseSync", "LicenseStore", "LicenseTransport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -173,9 +173,10 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public let catalogVersion: Int
     public let startedAt: String
     public let peers: [PeerDocument]
+    public let equivocations: [EquivocationDocument]
 
     enum CodingKeys: String, CodingKey {
-        case province, entries
+        case province, entries, equivocations
         case nodeID = "node_id"
         case provinceName = "province_name"
         case keyID = "key_id"
@@ -189,7 +190,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
 
     public init(nodeID: String, province: String, keyID: String, rootKeyID: String, entries: UInt64,
                 versionVector: VersionVector,
-                ledgerDigest: String, catalogVersion: Int, startedAt: String, peers: [PeerDocument]) {
+                ledgerDigest: String, catalogVersion: Int, startedAt: String, peers: [PeerDocument],
+                equivocations: [EquivocationDocument]) {
         self.nodeID = nodeID
         self.province = province
         self.provinceName = Province.byCode[province]?.nameZH ?? province
@@ -201,6 +203,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.catalogVersion = catalogVersion
         self.startedAt = startedAt
         self.peers = peers
+        self.equivocations = equivocations
     }
 }
 
@@ -244,6 +247,30 @@ public struct PeerDocument: Codable, Sendable, Equatable {
         self.bytesIn = bytesIn
         self.bytesOut = bytesOut
         self.lastError = lastError
+    }
+}
+
+/// An origin that signed two different entries at one seq, with where it forked.
+public struct EquivocationDocument: Codable, Sendable, Equatable {
+    public let origin: String
+    public let seq: UInt64
+    public let heldEntry: String
+    public let otherEntry: String
+    public let detectedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case origin, seq
+        case heldEntry = "held_entry"
+        case otherEntry = "other_entry"
+        case detectedAt = "detected_at"
+    }
+
+    public init(origin: String, seq: UInt64, heldEntry: String, otherEntry: String, detectedAt: String) {
+        self.origin = origin
+        self.seq = seq
+        self.heldEntry = heldEntry
+        self.otherEntry = otherEntry
+        self.detectedAt = detectedAt
     }
 }
 

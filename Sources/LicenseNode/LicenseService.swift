@@ -116,7 +116,12 @@ public final class LicenseService: Sendable {
                 nodeID: material.identity.nodeID, province: material.identity.province, keyID: material.signer.keyID,
                 rootKeyID: RootKeyID.derive(material.root), entries: vv.total, versionVector: vv, ledgerDigest: try store.ledgerDigest(),
                 catalogVersion: catalog.version,
-                startedAt: Timestamps.iso8601(milliseconds: Int64(startedAtMilliseconds)), peers: peers(local: vv))
+                startedAt: Timestamps.iso8601(milliseconds: Int64(startedAtMilliseconds)), peers: peers(local: vv),
+                equivocations: try store.equivocations().map {
+                    EquivocationDocument(origin: $0.origin, seq: $0.seq, heldEntry: $0.held.id.description,
+                                         otherEntry: $0.other.id.description,
+                                         detectedAt: Timestamps.iso8601(milliseconds: $0.detectedMilliseconds))
+                })
         }
     }
 

@@ -19,6 +19,8 @@ public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// A different entry already holds this (origin, seq): the origin signed two entries
     /// at one position.
     case conflict(origin: String, seq: UInt64)
+    /// The origin is flagged for equivocation; its entries are held back.
+    case equivocatingOrigin(String)
 
     public var code: String {
         switch self {
@@ -27,6 +29,7 @@ public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .gap: "gap"
         case .wrongPrev: "wrong_prev"
         case .conflict: "conflict"
+        case .equivocatingOrigin: "equivocating_origin"
         }
     }
 
@@ -36,7 +39,8 @@ public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case let .badSignature(origin, seq): "entry \(origin)#\(seq) has an invalid signature"
         case let .gap(origin, expected, got): "entry \(origin)#\(got) leaves a gap: the next entry of '\(origin)' is #\(expected)"
         case let .wrongPrev(origin, seq): "entry \(origin)#\(seq) does not chain to the entry before it"
-        case let .conflict(origin, seq): "a different entry \(origin)#\(seq) is already held"
+        case let .conflict(origin, seq): "a different entry \(origin)#\(seq) is already held (equivocation, proof kept)"
+        case let .equivocatingOrigin(origin): "origin '\(origin)' is flagged for equivocation; its entries are held back"
         }
     }
 }
@@ -82,8 +86,23 @@ extension LedgerStore {
             if body.seq <= head.seq {
                 let stored = try Data.fetchOne(db, sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?",
                                                arguments: [body.origin, Int64(body.seq)])
-                outcomes.append(stored.map([UInt8].init) == entry.id.bytes
-                    ? .duplicate : .refused(.conflict(origin: body.origin, seq: body.seq)))
+                if let stored, [UInt8](stored) == entry.id.bytes {
+                    outcomes.append(.duplicate)
+                } else {
+                    // Two validly signed entries at one position: keep the proof.
+                    try db.execute(sql: """
+                        INSERT OR IGNORE INTO equivocations (origin, seq, held_id, other_body, other_signature, detected_ms)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        """, arguments: [body.origin, Int64(body.seq), stored ?? Data(), Data(entry.bodyBytes),
+                                         Data(entry.signature), Int64(clamping: physicalMilliseconds)])
+                    outcomes.append(.refused(.conflict(origin: body.origin, seq: body.seq)))
+                }
+                continue
+            }
+            if try Self.isEquivocating(body.origin, db) {
+                // The origin's chain forked; entries after the fork are not exchanged until
+                // operators resolve it.
+                outcomes.append(.refused(.equivocatingOrigin(body.origin)))
                 continue
             }
             guard body.seq == head.seq + 1 else {
@@ -135,6 +154,40 @@ extension LedgerStore {
             .map(Self.entry)
         if let folded = LicenseFold.fold(all)?.state {
             try LicenseRow.update(folded, row: row, in: db)
+        }
+    }
+
+    static func isEquivocating(_ origin: String, _ db: Database) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM equivocations WHERE origin = ?)"),
+                          arguments: [origin]) ?? false
+    }
+
+    /// One flagged origin: where its chain forked, and the two signed entries that prove it.
+    public struct Equivocation: Sendable, Equatable {
+        public let origin: String
+        public let seq: UInt64
+        public let held: Entry
+        public let other: Entry
+        public let detectedMilliseconds: Int64
+    }
+
+    /// Every equivocation proof held, by origin and seq.
+    public func equivocations() throws(StoreError) -> [Equivocation] {
+        try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT q.origin, q.seq, q.other_body, q.other_signature, q.detected_ms, e.body, e.signature
+                    FROM equivocations q JOIN entries e ON e.origin = q.origin AND e.seq = q.seq
+                    ORDER BY q.origin, q.seq
+                    """).map { row in
+                    Equivocation(
+                        origin: row["origin"], seq: UInt64(row["seq"] as Int64),
+                        held: try Entry(bodyBytes: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data)),
+                        other: try Entry(bodyBytes: [UInt8](row["other_body"] as Data),
+                                         signature: [UInt8](row["other_signature"] as Data)),
+                        detectedMilliseconds: row["detected_ms"])
+                }
+            }
         }
     }
 

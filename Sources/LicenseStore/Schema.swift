@@ -103,6 +103,19 @@ enum Schema {
                     body BLOB NOT NULL,
                     signature BLOB NOT NULL
                 ) WITHOUT ROWID;
+
+                -- Equivocation proofs: an origin signed two different entries at one seq.
+                -- The ledger keeps the first; the other is kept here as the proof, and the
+                -- origin is flagged for operators.
+                CREATE TABLE equivocations (
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    held_id BLOB NOT NULL,
+                    other_body BLOB NOT NULL,
+                    other_signature BLOB NOT NULL,
+                    detected_ms INTEGER NOT NULL,
+                    PRIMARY KEY (origin, seq)
+                ) WITHOUT ROWID;
                 """)
         }
         return migrator

@@ -53,6 +53,9 @@ public struct SyncSession: Sendable {
 
     public enum AppendResult: Sendable, Equatable {
         case stored(vector: VersionVector)
+        /// Entries of an origin that equivocated were not stored (the proof was kept);
+        /// the peer is not at fault for relaying them, so the session goes on.
+        case heldBack(origin: String, vector: VersionVector)
         case refused(code: String, detail: String)
     }
 
@@ -252,7 +255,7 @@ public struct SyncSession: Sendable {
         switch result {
         case let .refused(code, detail):
             return fail(.refusedEntry(code: code, detail: detail))
-        case let .stored(vector):
+        case let .stored(vector), let .heldBack(_, vector):
             localVector = localVector.merging(vector)
             var actions: [Action] = [.send(.ack(batch: batch, vector))]
             if !appendQueue.isEmpty {

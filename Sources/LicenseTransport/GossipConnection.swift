@@ -68,6 +68,7 @@ struct GossipConnection {
                         }
                     }
                     var decoder = FrameDecoder()
+                    var outboundBroken = false
                     var pending = session.handle(.connected(vector: try store.versionVector(), nowMilliseconds: clock()))
                     for await input in inputs {
                         switch input {
@@ -98,7 +99,15 @@ struct GossipConnection {
                             switch action {
                             case let .send(frame):
                                 let bytes = FrameCodec.encode(frame)
-                                try await outbound.write(ByteBuffer(bytes: bytes))
+                                guard !outboundBroken else { continue }
+                                do {
+                                    try await outbound.write(ByteBuffer(bytes: bytes))
+                                } catch {
+                                    // The peer closed while we wrote; what it sent before
+                                    // (often an error frame saying why) is still to be read.
+                                    outboundBroken = true
+                                    continue
+                                }
                                 if let peerID {
                                     board.update(peerID, now: clock()) { status in
                                         status.bytesOut += UInt64(bytes.count)
@@ -156,14 +165,18 @@ struct GossipConnection {
     /// refused entry is stored; entries before it in the batch are valid and kept).
     private func append(_ entries: [Entry]) async throws -> SyncSession.AppendResult {
         let outcomes = try await store.append(entries, physicalMilliseconds: clock())
-        for outcome in outcomes {
-            if case let .refused(refusal) = outcome {
-                logger.warning("refused entry", metadata: ["reason": "\(refusal.code)", "detail": "\(refusal)"])
-                return .refused(code: refusal.code, detail: refusal.description)
-            }
-        }
         let vector = try store.versionVector()
+        let result = AppendMapping.result(outcomes, vector: vector)
+        switch result {
+        case .stored:
+            break
+        case let .heldBack(origin, _):
+            logger.error("equivocation: origin signed two entries at one seq; proof kept, origin held back",
+                         metadata: ["entry.origin": "\(origin)"])
+        case let .refused(code, detail):
+            logger.warning("refused entry", metadata: ["reason": "\(code)", "detail": "\(detail)"])
+        }
         hub.publish(vector)
-        return .stored(vector: vector)
+        return result
     }
 }

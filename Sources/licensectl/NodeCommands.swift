@@ -26,7 +26,11 @@ struct Status: AsyncParsableCommand {
                 let vector = Table(headers: ["ORIGIN", "SEQ"],
                                    rows: status.versionVector.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
                 let peers = status.peers.isEmpty ? "" : "\n\npeers\n" + PeerText.table(status.peers)
-                return head + "\n\nversion vector\n" + vector.render() + peers
+                let flags = status.equivocations.isEmpty ? "" : "\n\nEQUIVOCATION: these origins signed two entries at one seq\n"
+                    + Table(headers: ["ORIGIN", "SEQ", "DETECTED", "HELD ENTRY", "OTHER ENTRY"], rows: status.equivocations.map {
+                        [$0.origin, String($0.seq), $0.detectedAt, String($0.heldEntry.prefix(16)), String($0.otherEntry.prefix(16))]
+                    }).render()
+                return head + "\n\nversion vector\n" + vector.render() + peers + flags
             }
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import LicenseCore
 import LicenseStore
 import LicenseSync
+import LicenseTransport
 
 /// A node for sync tests: a real LedgerStore in a temporary directory, trusting every
 /// test node's issuer key.
@@ -106,15 +107,7 @@ struct SyncHarness {
                     queue.append((side, .entriesRead(origin: origin, entries)))
                 case let .append(batch, entries):
                     let outcomes = try await node.store.append(entries, physicalMilliseconds: TestNode.now)
-                    let refusal = outcomes.compactMap { outcome -> AppendRefusal? in
-                        if case let .refused(r) = outcome { r } else { nil }
-                    }.first
-                    let result: SyncSession.AppendResult
-                    if let refusal {
-                        result = .refused(code: refusal.code, detail: refusal.description)
-                    } else {
-                        result = .stored(vector: try node.store.versionVector())
-                    }
+                    let result = AppendMapping.result(outcomes, vector: try node.store.versionVector())
                     queue.append((side, .appended(batch: batch, result)))
                 case .established:
                     break

@@ -2,6 +2,7 @@ import Foundation
 import LicenseCore
 import LicenseStore
 @testable import LicenseSync
+import LicenseTransport
 import Testing
 
 @Suite final class SyncSessionTests: @unchecked Sendable {
@@ -146,5 +147,56 @@ import Testing
         try await n[0].issue(3, first: 100)
         let actions = outcome.dialer.handle(.localVectorChanged(try n[0].store.versionVector()))
         #expect(actions == [.readEntries(origin: "gd", after: 0, limit: 16, bytesMax: outcome.dialer.configuration.batchBytesMax)])
+    }
+}
+
+@Suite final class EquivocationTests: @unchecked Sendable {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lx-equivocation-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// gd signs two different histories (two stores with gd's key). A node holding one
+    /// that receives the other keeps the proof, flags gd, holds back gd's later entries,
+    /// and is not told to blame the peer that relayed them.
+    @Test func forkedOrigin_isFlaggedWithProof_andLaterEntriesAreHeldBack() async throws {
+        for sub in ["a", "b"] {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let gdA = try TestNode("gd", province: "440000", directory: directory.appendingPathComponent("a"))
+        let gdB = try TestNode("gd", province: "440000", directory: directory.appendingPathComponent("b"))
+        let bj = try TestNode("bj", province: "110000", directory: directory)
+        try bj.trust(gdA)
+        try await gdA.issue(2, first: 0)
+        try await gdB.issue(4, first: 500)
+        _ = try await SyncHarness.run(dialer: gdA, acceptor: bj)
+        let other = try gdB.store.entries(origin: "gd", after: 0, limit: 10)
+        let outcomes = try await bj.store.append(other, physicalMilliseconds: TestNode.now)
+        #expect(outcomes == [.refused(.conflict(origin: "gd", seq: 1)), .refused(.conflict(origin: "gd", seq: 2)),
+                             .refused(.equivocatingOrigin("gd")), .refused(.equivocatingOrigin("gd"))])
+        let proofs = try bj.store.equivocations()
+        #expect(proofs.map(\.seq) == [1, 2])
+        #expect(proofs.allSatisfy { $0.held.id != $0.other.id && $0.held.body.seq == $0.other.body.seq })
+        #expect(try bj.store.versionVector()["gd"] == 2)
+        #expect(AppendMapping.result(outcomes, vector: try bj.store.versionVector())
+            == .heldBack(origin: "gd", vector: try bj.store.versionVector()))
+    }
+
+    @Test func heldBackBatch_isAcknowledged_andTheSessionGoesOn() {
+        var session = SyncSession(role: .acceptor, configuration: .init(nodeID: "bj", province: "110000"))
+        _ = session.handle(.connected(vector: VersionVector(), nowMilliseconds: 0))
+        _ = session.handle(.received(.hello(.init(nodeID: "sh", province: "310000", batchEntriesMax: 8,
+                                                 batchesInFlightMax: 2)), nowMilliseconds: 0))
+        _ = session.handle(.received(.vector(VersionVector()), nowMilliseconds: 0))
+        let actions = session.handle(.appended(batch: 1, .heldBack(origin: "gd", vector: VersionVector(["gd": 2]))))
+        #expect(actions.first == .send(.ack(batch: 1, VersionVector(["gd": 2]))))
+        #expect(!actions.contains { if case .close = $0 { true } else { false } })
+        #expect(session.closedBecause == nil)
     }
 }
