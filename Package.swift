@@ -125,6 +125,7 @@ let package = Package(
                 "LicenseCore",
                 "LicenseStore",
                 "LicenseNode",
+                "LicenseTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import GRDB
 import LicenseCore
 
@@ -57,21 +58,53 @@ extension LedgerStore {
     /// origin's head. Entries are processed in order, so a batch may carry a whole chain.
     /// Returns one outcome per entry, after the commit.
     public func append(_ entries: [Entry], physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
-        try await runAsync {
+        // Signatures are checked first, on every core: a pure function of the entry's bytes
+        // and a key. Inside the transaction each entry's key is looked up again, so a
+        // signature counts only under the key the ledger binds to the entry's origin then.
+        let checked = Self.signatureChecks(entries, keys: try issuerKeys())
+        return try await runAsync {
             try await pool.write { db in
-                try self.appendInTransaction(entries, keys: try Self.issuerKeys(db),
+                try self.appendInTransaction(entries, signatureValid: checked, keys: try Self.issuerKeys(db),
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
     }
 
+    /// Entries verified per parallel chunk; small batches are verified on the caller's thread.
+    static let parallelVerifyChunk = 64
+
+    /// For each entry, the key its signature was checked against (the key its `key_id`
+    /// names, bound to its origin) and the result; nil when no such key was known.
+    static func signatureChecks(_ entries: [Entry], keys: [String: IssuerKeyRecord]) -> [SignatureCheck?] {
+        @Sendable func check(_ entry: Entry) -> SignatureCheck? {
+            guard let key = keys[entry.body.keyID], key.origin == entry.body.origin else { return nil }
+            return SignatureCheck(key: key.publicKey, valid: entry.hasValidSignature(by: key.publicKey))
+        }
+        guard entries.count > parallelVerifyChunk else { return entries.map(check) }
+        let chunks = (entries.count + parallelVerifyChunk - 1) / parallelVerifyChunk
+        let results = Mutex([[SignatureCheck?]](repeating: [], count: chunks))
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = chunk * parallelVerifyChunk
+            let part = entries[start..<min(start + parallelVerifyChunk, entries.count)].map(check)
+            results.withLock { $0[chunk] = part }
+        }
+        return results.withLock { $0.flatMap { $0 } }
+    }
+
+    struct SignatureCheck: Sendable {
+        let key: PublicKey
+        let valid: Bool
+    }
+
     private func appendInTransaction(
-        _ entries: [Entry], keys: [String: IssuerKeyRecord], physicalMilliseconds: UInt64, db: Database
+        _ entries: [Entry], signatureValid checked: [SignatureCheck?], keys: [String: IssuerKeyRecord],
+        physicalMilliseconds: UInt64, db: Database
     ) throws -> [AppendOutcome] {
+
         var heads: [String: (seq: UInt64, id: EntryID, hlc: HybridTimestamp)] = [:]
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
-        for entry in entries {
+        for (index, entry) in entries.enumerated() {
             let body = entry.body
             let head = try heads[body.origin] ?? Self.head(of: body.origin, db)
             // The signature first: nothing an unsigned forgery says is worth a classification.
@@ -79,7 +112,9 @@ extension LedgerStore {
                 outcomes.append(.refused(.unknownIssuerKey(keyID: body.keyID, origin: body.origin)))
                 continue
             }
-            guard entry.hasValidSignature(by: key.publicKey) else {
+            let valid = if let early = checked[index], early.key == key.publicKey { early.valid }
+                        else { entry.hasValidSignature(by: key.publicKey) }
+            guard valid else {
                 outcomes.append(.refused(.badSignature(origin: body.origin, seq: body.seq)))
                 continue
             }
@@ -129,8 +164,9 @@ extension LedgerStore {
     /// Inserts a verified entry and refolds its license's view.
     private func store(_ entry: Entry, db: Database) throws {
         let licenseID = entry.licenseID
-        var row = try LicenseRow.fetch(licenseID, in: db)?.row
-        if row == nil, entry.body.event.kind == .issue {
+        let isIssue = entry.body.event.kind == .issue
+        var row = isIssue ? nil : try LicenseRow.fetch(licenseID, in: db)?.row
+        if isIssue {
             // The fold of the issue alone; orphans, if any, are folded in below.
             row = try LicenseRow.insert(try LicenseState(issuing: entry), in: db)
         }
@@ -139,19 +175,23 @@ extension LedgerStore {
             """).execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row ?? 0,
                                      Data(entry.bodyBytes), Data(entry.signature)])
         guard let row else {
-            try db.execute(sql: "INSERT INTO orphan_events (license_id, origin, seq) VALUES (?, ?, ?)",
-                           arguments: [licenseID.text, entry.body.origin, Int64(entry.body.seq)])
+            try db.cachedStatement(sql: "INSERT INTO orphan_events (license_id, origin, seq) VALUES (?, ?, ?)")
+                .execute(arguments: [licenseID.text, entry.body.origin, Int64(entry.body.seq)])
             return
         }
-        if entry.body.event.kind == .issue {
+        if isIssue {
+            // Most issues have no event waiting for them: then the view just inserted is the fold.
+            let waiting = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_events WHERE license_id = ?)"),
+                                            arguments: [licenseID.text]) ?? false
+            guard waiting else { return }
             try db.execute(sql: """
                 UPDATE entries SET license_row = ?
                 WHERE (origin, seq) IN (SELECT origin, seq FROM orphan_events WHERE license_id = ?)
                 """, arguments: [row, licenseID.text])
             try db.execute(sql: "DELETE FROM orphan_events WHERE license_id = ?", arguments: [licenseID.text])
         }
-        let all = try Row.fetchAll(db, sql: "SELECT body, signature FROM entries WHERE license_row = ?", arguments: [row])
-            .map(Self.entry)
+        let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?"),
+                                   arguments: [row]).map(Self.entry)
         if let folded = LicenseFold.fold(all)?.state {
             try LicenseRow.update(folded, row: row, in: db)
         }

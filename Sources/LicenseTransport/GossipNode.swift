@@ -49,6 +49,10 @@ public final class GossipNode: Sendable {
         }
     }
 
+    /// Entries per batch this node accepts: large enough to amortise a transaction's fsync,
+    /// small enough (with ≤ 64 KiB entries, cut by bytes too) to stay under the frame limit.
+    public static let batchEntriesMax: UInt32 = 1024
+
     public let store: LedgerStore
     public let hub: VectorHub
     public let board: PeerBoard
@@ -104,7 +108,7 @@ public final class GossipNode: Sendable {
                     }
                 }
             var configuration = SyncSession.Configuration(nodeID: nodeID, province: province, expectedPeer: peer.nodeID)
-            configuration.batchEntriesMax = 256
+            configuration.batchEntriesMax = GossipNode.batchEntriesMax
             return await run(connection, session: SyncSession(role: .dialer, configuration: configuration))
         } catch {
             logger.debug("dial failed", metadata: ["peer.id": "\(peer.nodeID)", "error": "\(error)"])
@@ -140,7 +144,7 @@ public struct GossipListener: Sendable {
                 for try await connection in connections {
                     group.addTask {
                         var configuration = SyncSession.Configuration(nodeID: node.nodeID, province: node.province)
-                        configuration.batchEntriesMax = 256
+                        configuration.batchEntriesMax = GossipNode.batchEntriesMax
                         _ = await node.run(connection, session: SyncSession(role: .acceptor, configuration: configuration))
                     }
                 }

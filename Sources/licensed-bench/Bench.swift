@@ -20,6 +20,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Concurrent issuing tasks.") var concurrency = 256
     @Option(help: "Licenses in the large ledger for lookup and restart figures (0 skips).") var licenses = 1_000_000
     @Option(help: "Holder lookups to time.") var lookups = 20_000
+    @Option(help: "Entries a new node catches up on over mutual TLS (0 skips).") var syncEntries = 200_000
+    @Option(help: "Origins those entries come from.") var syncOrigins = 34
     @Option(help: "Scratch directory (removed afterwards).") var workDir = NSTemporaryDirectory() + "licensed-bench"
     @Option(help: "Also write the results as JSON to this file.") var json: String?
 
@@ -42,6 +44,10 @@ struct Bench: AsyncParsableCommand {
         report(String(format: "issue (sign + durable group commit): %.0f licenses/s = %.2f × single-thread sign rate",
                       throughput, throughput / crypto.sign))
 
+        if syncEntries > 0 {
+            try await SyncBench.run(entries: syncEntries, origins: syncOrigins, workDir: workDir + "/sync",
+                                    verifyAllCores: crypto.verifyAllCores, results: &results, report: report)
+        }
         if licenses > 0 {
             try await largeLedger(&results)
         }
@@ -235,6 +241,9 @@ struct Results: Codable {
     var bytesPerLicense = 0.0
     var restartSeconds = 0.0
     var daemonStartSeconds = 0.0
+    var syncEntriesPerSecond = 0.0
+    var syncRatioToVerifyAllCores = 0.0
+    var syncPeakRSSMegabytes = 0.0
 }
 
 struct BenchError: Error, CustomStringConvertible {
