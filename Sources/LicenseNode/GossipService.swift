@@ -25,9 +25,13 @@ final class GossipService: Service {
     let peersFile: String
     let selfID: String
     let logger: Logger
+    /// Created before the node reports ready, so a SIGHUP right after "ready" is caught.
+    let hangups: UnixSignalsSequence
     private let listed = Mutex<[String: GossipNode.Peer]>([:])
 
-    init(node: GossipNode, listener: GossipListener, peersFile: String, selfID: String, logger: Logger) {
+    init(node: GossipNode, listener: GossipListener, peersFile: String, selfID: String, hangups: UnixSignalsSequence,
+         logger: Logger) {
+        self.hangups = hangups
         self.node = node
         self.listener = listener
         self.peersFile = peersFile
@@ -53,12 +57,11 @@ final class GossipService: Service {
                     var random = SystemRandomNumberGenerator()
                     while !Task.isCancelled {
                         try await Task.sleep(for: .milliseconds(Self.antiEntropyMilliseconds))
-                        await self.node.board.announceToOne { Int.random(in: 0..<$0, using: &random) }
+                        self.node.board.announceToOne { Int.random(in: 0..<$0, using: &random) }
                     }
                 }
-                let hangups = await UnixSignalsSequence(trapping: .sighup)
                 for peer in self.reload() { group.addTask { await self.maintain(peer) } }
-                for await _ in hangups {
+                for await _ in self.hangups {
                     self.logger.notice("SIGHUP: reloading peers", metadata: ["file": "\(self.peersFile)"])
                     for peer in self.reload() { group.addTask { await self.maintain(peer) } }
                 }

@@ -5,6 +5,7 @@ import LicenseStore
 import LicenseTransport
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// Wires a node together and runs it until SIGINT or SIGTERM: data directory, ledger,
 /// services, admin API, all in one ServiceGroup that shuts down gracefully.
@@ -106,7 +107,8 @@ public enum NodeRuntime {
                 "cannot listen for peers on \(config.gossipHost):\(config.gossipPort) (\(error)); is the port in use?")
         }
         let gossipService = GossipService(node: gossip, listener: listener, peersFile: config.peersFile,
-                                          selfID: config.nodeID, logger: logger)
+                                          selfID: config.nodeID, hangups: await UnixSignalsSequence(trapping: .sighup),
+                                          logger: logger)
         try Files.writeAtomically("\(config.gossipHost):\(listener.port)\n", to: directory.gossipAddressFile, mode: 0o644)
         try await serve(service: service, directory: directory, lock: lock, adminHost: config.adminHost,
                         adminPort: config.adminPort, gossip: (gossipService, "\(config.gossipHost):\(listener.port)"),

@@ -272,7 +272,11 @@ public struct SyncSession: Sendable {
         reading = nil
         guard case .syncing = state else { return [] }
         let fresh = entries.filter { $0.body.origin == origin && $0.body.seq > sentUpTo[origin] }
-        guard let last = fresh.last else { return pump() }
+        // A vector that arrived during the read may have moved what the peer needs: send
+        // only a batch that starts exactly where the peer's need starts, else plan again.
+        guard let first = fresh.first, let last = fresh.last,
+              first.body.seq == max(peerVector[origin], sentUpTo[origin]) + 1
+        else { return pump() }
         let batch = nextBatch
         nextBatch += 1
         inFlight[batch] = (origin, last.body.seq)

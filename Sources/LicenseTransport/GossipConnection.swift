@@ -3,6 +3,7 @@ import LicenseCore
 import LicenseStore
 import LicenseSync
 import Logging
+import Synchronization
 import NIOCore
 import NIOSSL
 
@@ -10,6 +11,20 @@ import NIOSSL
 /// session. Frames are read only as fast as they are handled (the reader waits until
 /// the session has taken its bytes), and a batch is appended before the next is read, so
 /// a fast peer cannot make memory grow.
+/// A request to re-announce, taken by the session's next tick.
+final class AnnounceFlag: Sendable {
+    private let requested = Mutex(false)
+
+    func set() { requested.withLock { $0 = true } }
+
+    func take() -> Bool {
+        requested.withLock { value in
+            defer { value = false }
+            return value
+        }
+    }
+}
+
 struct GossipConnection {
     enum Input: Sendable {
         case bytes(ByteBuffer)
@@ -34,8 +49,20 @@ struct GossipConnection {
         let inputs = AsyncChannel<Input>()
         var peerID: String?
         var registration: Int?
+        var ended = false
+        // Subscribe before the first vector is read, so no local append falls in between.
+        let updates = hub.subscribe()
+        let announceRequested = AnnounceFlag()
         defer {
             if let registration { board.unregister(registration) }
+            // Whatever ended the session (an error, a cancellation), the board must say so.
+            if let peerID, !ended {
+                board.update(peerID, now: clock()) { status in
+                    status.sessions = max(0, status.sessions - 1)
+                    status.connected = status.sessions > 0
+                    status.sinceMilliseconds = clock()
+                }
+            }
         }
         do {
             return try await channel.executeThenClose { inbound, outbound in
@@ -49,7 +76,7 @@ struct GossipConnection {
                         await inputs.send(.inboundClosed)
                     }
                     group.addTask {
-                        for await vector in hub.subscribe() { await inputs.send(.vector(vector)) }
+                        for await vector in updates { await inputs.send(.vector(vector)) }
                     }
                     group.addTask {
                         while !Task.isCancelled {
@@ -60,6 +87,7 @@ struct GossipConnection {
                     defer { group.cancelAll() }
                     func closed(_ reason: SyncError) {
                         guard let peerID else { return }
+                        ended = true
                         board.update(peerID, now: clock()) { status in
                             status.sessions = max(0, status.sessions - 1)
                             status.connected = status.sessions > 0
@@ -90,6 +118,7 @@ struct GossipConnection {
                             pending += session.handle(.localVectorChanged(vector))
                         case .tick:
                             pending += session.handle(.tick(nowMilliseconds: clock()))
+                            if announceRequested.take() { pending += session.handle(.announce) }
                         case .announce:
                             pending += session.handle(.announce)
                         }
@@ -128,8 +157,9 @@ struct GossipConnection {
                                 // The Hello must name the node the certificate names.
                                 let certified = await certifiedPeer()
                                 if certified != peer.nodeID {
-                                    pending += session.failFromTransport(.wrongPeer(expected: certified ?? "(no node id in certificate)",
-                                                                                   got: peer.nodeID))
+                                    // Nothing queued behind the Hello may run for a peer that lied.
+                                    pending = session.failFromTransport(.wrongPeer(expected: certified ?? "(no node id in certificate)",
+                                                                                  got: peer.nodeID))
                                 } else {
                                     logger.info("gossip session established")
                                     peerID = peer.nodeID
@@ -139,7 +169,9 @@ struct GossipConnection {
                                         status.sinceMilliseconds = clock()
                                         status.lastError = nil
                                     }
-                                    registration = board.register(nodeID: peer.nodeID) { await inputs.send(.announce) }
+                                    // Non-blocking: the next tick announces; a busy or ended
+                                    // session never stalls the anti-entropy task.
+                                    registration = board.register(nodeID: peer.nodeID) { announceRequested.set() }
                                 }
                             case let .close(reason):
                                 logger.notice("gossip session closed", metadata: ["reason": "\(reason)"])

@@ -43,7 +43,7 @@ public struct PeerStatus: Sendable, Equatable, Codable {
 public final class PeerBoard: Sendable {
     private let peers = Mutex<[String: PeerStatus]>([:])
     /// Live sessions' anti-entropy triggers, by a session number.
-    private let announcers = Mutex<[Int: (nodeID: String, trigger: @Sendable () async -> Void)]>([:])
+    private let announcers = Mutex<[Int: (nodeID: String, trigger: @Sendable () -> Void)]>([:])
     private let nextSession = Mutex(0)
 
     public init() {}
@@ -70,7 +70,7 @@ public final class PeerBoard: Sendable {
         }
     }
 
-    func register(nodeID: String, trigger: @escaping @Sendable () async -> Void) -> Int {
+    func register(nodeID: String, trigger: @escaping @Sendable () -> Void) -> Int {
         let id = nextSession.withLock { value in
             value += 1
             return value
@@ -86,11 +86,11 @@ public final class PeerBoard: Sendable {
     /// Anti-entropy: asks one live session, chosen by `pick` among `count`, to announce
     /// this node's vector, so that both sides re-plan. Returns the peer asked, if any.
     @discardableResult
-    public func announceToOne(pick: (Int) -> Int) async -> String? {
+    public func announceToOne(pick: (Int) -> Int) -> String? {
         let live = announcers.withLock { Array($0.values) }.sorted { $0.nodeID < $1.nodeID }
         guard !live.isEmpty else { return nil }
         let chosen = live[pick(live.count) % live.count]
-        await chosen.trigger()
+        chosen.trigger()
         return chosen.nodeID
     }
 }
