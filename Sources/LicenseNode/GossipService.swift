@@ -27,10 +27,11 @@ final class GossipService: Service {
     let logger: Logger
     /// Created before the node reports ready, so a SIGHUP right after "ready" is caught.
     let hangups: UnixSignalsSequence
-    private let listed = Mutex<[String: GossipNode.Peer]>([:])
+    private let listed: Mutex<[String: GossipNode.Peer]>
 
     init(node: GossipNode, listener: GossipListener, peersFile: String, selfID: String, hangups: UnixSignalsSequence,
          logger: Logger) {
+        self.listed = Mutex([:])
         self.hangups = hangups
         self.node = node
         self.listener = listener
@@ -40,6 +41,8 @@ final class GossipService: Service {
     }
 
     func run() async throws {
+        // Only listed nodes may hold a session with this node, inbound as well.
+        node.setPeerFilter { [weak self] id in self?.listed.withLock { $0[id] != nil } ?? false }
         do {
             try await runUntilShutdown()
         } catch {

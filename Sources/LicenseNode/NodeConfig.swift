@@ -86,6 +86,10 @@ public struct NodeConfig: Sendable, Equatable {
             if !Files.exists(file) { problems.append("\(path): \(field) names \(file), which does not exist") }
         }
         let certificates = resolve(document.certificates_dir ?? "certificates")
+        var isDirectory: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: certificates, isDirectory: &isDirectory) || !isDirectory.boolValue {
+            problems.append("\(path): certificates_dir names \(certificates), which is not a directory (the other nodes' issuer certificates)")
+        }
         guard problems.isEmpty else { throw .invalidConfiguration(problems) }
         return NodeConfig(
             nodeID: nodeID, province: province, dataDirectory: resolve(document.data_dir ?? "data"),

@@ -8,6 +8,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedProtocol(UInt32)
     case wrongPeer(expected: String, got: String)
     case selfConnection
+    case unlistedPeer(String)
     case batchTooLarge(entries: Int, limit: Int)
     case tooManyBatchesInFlight(limit: Int)
     case batchNotConsecutive(String)
@@ -26,6 +27,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedProtocol: "unsupported_protocol"
         case .wrongPeer: "wrong_peer"
         case .selfConnection: "self_connection"
+        case .unlistedPeer: "unlisted_peer"
         case .batchTooLarge: "batch_too_large"
         case .tooManyBatchesInFlight: "too_many_batches_in_flight"
         case .batchNotConsecutive: "batch_not_consecutive"
@@ -46,6 +48,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unsupportedProtocol(version): "protocol version \(version) is not supported (1 is)"
         case let .wrongPeer(expected, got): "peer says it is '\(got)', expected '\(expected)'"
         case .selfConnection: "connected to itself"
+        case let .unlistedPeer(id): "node '\(id)' is not in this node's peer list"
         case let .batchTooLarge(entries, limit): "batch of \(entries) entries exceeds the agreed \(limit)"
         case let .tooManyBatchesInFlight(limit): "more than \(limit) unacknowledged batches"
         case let .batchNotConsecutive(detail): "batch is not one origin's consecutive entries: \(detail)"

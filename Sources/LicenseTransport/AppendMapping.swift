@@ -2,18 +2,20 @@ import LicenseCore
 import LicenseStore
 import LicenseSync
 
-/// What a session is told about a batch it asked to append. A bad entry ends the session;
-/// an equivocating origin's entries are held back (proof kept) without blaming the peer
-/// that relayed them.
+/// What a session is told about a batch it asked to append. A bad entry (bad signature,
+/// gap, broken chain) ends the session. Entries the peer cannot be blamed for are held
+/// back and the session goes on: an equivocating origin's (proof kept), and those signed
+/// by a key this node does not know yet (refused as unknown issuer key; they are offered
+/// again by the next anti-entropy round, and stored once the certificate has arrived).
 public enum AppendMapping {
     public static func result(_ outcomes: [AppendOutcome], vector: VersionVector) -> SyncSession.AppendResult {
         var heldBack: String?
         for outcome in outcomes {
             guard case let .refused(refusal) = outcome else { continue }
             switch refusal {
-            case let .conflict(origin, _), let .equivocatingOrigin(origin):
+            case let .conflict(origin, _), let .equivocatingOrigin(origin), let .unknownIssuerKey(_, origin):
                 heldBack = origin
-            case .unknownIssuerKey, .badSignature, .gap, .wrongPrev:
+            case .badSignature, .gap, .wrongPrev:
                 return .refused(code: refusal.code, detail: refusal.description)
             }
         }

@@ -43,6 +43,7 @@ struct GossipConnection {
 
     /// Runs the session until either side closes it; returns why it ended.
     func run(channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, session initial: SyncSession,
+             allowed: @escaping @Sendable (String) -> Bool = { _ in true },
              certifiedPeer: @escaping @Sendable () async -> String?) async -> SyncError {
         var session = initial
         var logger = logger
@@ -160,6 +161,8 @@ struct GossipConnection {
                                     // Nothing queued behind the Hello may run for a peer that lied.
                                     pending = session.failFromTransport(.wrongPeer(expected: certified ?? "(no node id in certificate)",
                                                                                   got: peer.nodeID))
+                                } else if !allowed(peer.nodeID) {
+                                    pending = session.failFromTransport(.unlistedPeer(peer.nodeID))
                                 } else {
                                     logger.info("gossip session established")
                                     peerID = peer.nodeID

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// TLS 1.3 with mutual authentication against the network CA. Hostnames are not checked:
 /// a peer is identified by the node id in its certificate, which must match its Hello and
@@ -56,6 +57,16 @@ public final class GossipNode: Sendable {
     public let store: LedgerStore
     public let hub: VectorHub
     public let board: PeerBoard
+    /// Which node ids may hold a session with this node (peers.json); all, until set.
+    private let peerFilter = Mutex<@Sendable (String) -> Bool>({ _ in true })
+
+    public func setPeerFilter(_ filter: @escaping @Sendable (String) -> Bool) {
+        peerFilter.withLock { $0 = filter }
+    }
+
+    func isAllowed(_ nodeID: String) -> Bool {
+        peerFilter.withLock { $0 }(nodeID)
+    }
     let nodeID: String
     let province: String
     let tls: GossipTLS
@@ -121,7 +132,7 @@ public final class GossipNode: Sendable {
         let raw = connection.raw
         let runner = GossipConnection(store: store, hub: hub, board: board, clock: clock, logger: logger,
                                       tickMilliseconds: tickMilliseconds)
-        return await runner.run(channel: connection.channel, session: session) {
+        return await runner.run(channel: connection.channel, session: session, allowed: { [self] in isAllowed($0) }) {
             // By the time a Hello arrives the handshake is complete and the peer verified.
             guard let certificate = try? await raw.nioSSL_peerCertificate().get(),
                   let der = try? certificate.toDERBytes()

@@ -188,6 +188,14 @@ import Testing
             == .heldBack(origin: "gd", vector: try bj.store.versionVector()))
     }
 
+    @Test func entriesOfAnUncertifiedOrigin_areHeldBack_notBlamedOnThePeer() {
+        let vector = VersionVector(["bj": 1])
+        #expect(AppendMapping.result([.refused(.unknownIssuerKey(keyID: "zj-00000000", origin: "zj"))], vector: vector)
+            == .heldBack(origin: "zj", vector: vector))
+        #expect(AppendMapping.result([.appended, .refused(.badSignature(origin: "zj", seq: 2))], vector: vector)
+            == .refused(code: "bad_signature", detail: "entry zj#2 has an invalid signature"))
+    }
+
     @Test func heldBackBatch_isAcknowledged_andTheSessionGoesOn() {
         var session = SyncSession(role: .acceptor, configuration: .init(nodeID: "bj", province: "110000"))
         _ = session.handle(.connected(vector: VersionVector(), nowMilliseconds: 0))

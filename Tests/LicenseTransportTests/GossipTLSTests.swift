@@ -154,6 +154,22 @@ import Testing
         #expect(reason == .wrongPeer(expected: "bj", got: "sh"))
     }
 
+    @Test func nodeNotInThePeerList_isRefusedByTheAcceptor() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd"])
+        try await issue(gd, 3, province: "440000")
+        sh.gossip.setPeerFilter { $0 == "bj" }
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let reason = await withThrowingTaskGroup(of: SyncError?.self) { group in
+            group.addTask { try await listener.serve(); return nil }
+            let reason = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port))
+            group.cancelAll()
+            return reason
+        }
+        #expect(reason.code == "peer_unlisted_peer")
+        #expect(try sh.store.entryCount() == 0)
+    }
+
     @Test func nodeCertificate_namesItsNodeID() throws {
         let issued = try TransportPKI.makeNode(nodeID: "gd", caCertificatePEM: Self.ca.certificatePEM,
                                                caKeyPEM: Self.ca.privateKeyPEM, notBefore: Date(), days: 1)
