@@ -79,6 +79,35 @@ struct GossipConnection {
                     group.addTask {
                         for await vector in updates { await inputs.send(.vector(vector)) }
                     }
+                    // Writes go through their own task, so the session loop never waits on
+                    // the socket: two nodes both catching up cannot block each other
+                    // writing while neither reads. The queue is bounded by the protocol (at
+                    // most the agreed batches in flight, plus small control frames).
+                    let (writes, writer) = AsyncStream.makeStream(of: [UInt8].self)
+                    let (drained, drainedSignal) = AsyncStream.makeStream(of: Void.self)
+                    group.addTask {
+                        for await bytes in writes {
+                            do {
+                                try await outbound.write(ByteBuffer(bytes: bytes))
+                            } catch {
+                                // The peer closed while we wrote; what it sent before (often
+                                // an error frame saying why) is still to be read.
+                                break
+                            }
+                        }
+                        drainedSignal.finish()
+                    }
+                    /// Lets queued frames (an error frame before a close) reach the socket,
+                    /// for at most a few seconds.
+                    func flush() async {
+                        writer.finish()
+                        await withTaskGroup(of: Void.self) { race in
+                            race.addTask { for await _ in drained {} }
+                            race.addTask { try? await Task.sleep(for: .seconds(5)) }
+                            await race.next()
+                            race.cancelAll()
+                        }
+                    }
                     group.addTask {
                         while !Task.isCancelled {
                             try await Task.sleep(for: .milliseconds(tickMilliseconds))
@@ -97,7 +126,6 @@ struct GossipConnection {
                         }
                     }
                     var decoder = FrameDecoder()
-                    var outboundBroken = false
                     var pending = session.handle(.connected(vector: try store.versionVector(), nowMilliseconds: clock()))
                     for await input in inputs {
                         switch input {
@@ -129,15 +157,7 @@ struct GossipConnection {
                             switch action {
                             case let .send(frame):
                                 let bytes = FrameCodec.encode(frame)
-                                guard !outboundBroken else { continue }
-                                do {
-                                    try await outbound.write(ByteBuffer(bytes: bytes))
-                                } catch {
-                                    // The peer closed while we wrote; what it sent before
-                                    // (often an error frame saying why) is still to be read.
-                                    outboundBroken = true
-                                    continue
-                                }
+                                writer.yield(bytes)
                                 if let peerID {
                                     board.update(peerID, now: clock()) { status in
                                         status.bytesOut += UInt64(bytes.count)
@@ -179,6 +199,7 @@ struct GossipConnection {
                             case let .close(reason):
                                 logger.notice("gossip session closed", metadata: ["reason": "\(reason)"])
                                 closed(reason)
+                                await flush()
                                 return reason
                             }
                         }
