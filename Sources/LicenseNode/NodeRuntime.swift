@@ -98,7 +98,8 @@ public enum NodeRuntime {
         let tls = try makeTLS(config)
         let service = LicenseService(store: store, material: material, catalog: catalog, clock: clock)
         let gossip = GossipNode(store: store, nodeID: config.nodeID, province: config.province, tls: tls, hub: service.hub,
-                                board: service.peerBoard, clock: { clock.nowMilliseconds() }, logger: logger)
+                                board: service.peerBoard, root: material.root, clock: { clock.nowMilliseconds() },
+                                logger: logger)
         let listener: GossipListener
         do {
             listener = try await gossip.bind(host: config.gossipHost, port: config.gossipPort)

@@ -11,6 +11,20 @@ public enum SyncFrame: Equatable, Sendable {
     case error(code: String, message: String)
     case ping(UInt64)
     case pong(UInt64)
+    /// Root-signed issuer certificates, as exact bytes; the receiver verifies them.
+    case certificates([CertificateBytes])
+
+    public struct CertificateBytes: Equatable, Sendable {
+        public let body: [UInt8]
+        public let signature: [UInt8]
+
+        public init(body: [UInt8], signature: [UInt8]) {
+            self.body = body
+            self.signature = signature
+        }
+    }
+
+    public static let certificatesMax = 1024
 
     public static let protocolVersion: UInt32 = 1
     public static let batchEntriesLimit: UInt32 = 4096
@@ -45,6 +59,7 @@ public enum SyncFrame: Equatable, Sendable {
         case .error: "error"
         case .ping: "ping"
         case .pong: "pong"
+        case .certificates: "certificates"
         }
     }
 
@@ -91,6 +106,15 @@ public enum SyncFrame: Equatable, Sendable {
             var m = LXPong()
             m.nonce = nonce
             frame.kind = .pong(m)
+        case let .certificates(list):
+            var m = LXCertificateSet()
+            m.certificates = list.map { c in
+                var cert = LXIssuerCertificate()
+                cert.body = Data(c.body)
+                cert.signature = Data(c.signature)
+                return cert
+            }
+            frame.kind = .certificates(m)
         }
         do {
             return try frame.serializedBytes()
@@ -142,6 +166,9 @@ public enum SyncFrame: Equatable, Sendable {
             self = .ping(m.nonce)
         case let .pong(m):
             self = .pong(m.nonce)
+        case let .certificates(m):
+            guard m.certificates.count <= Self.certificatesMax else { throw .malformedFrame("certificates: more than \(Self.certificatesMax)") }
+            self = .certificates(m.certificates.map { CertificateBytes(body: [UInt8]($0.body), signature: [UInt8]($0.signature)) })
         }
     }
 

@@ -68,6 +68,8 @@ public struct SyncSession: Sendable {
         case append(batch: UInt64, [Entry])
         /// Both Hellos are exchanged and valid.
         case established(peer: SyncFrame.Hello)
+        /// Verify these certificates against the root and keep the valid ones.
+        case storeCertificates([SyncFrame.CertificateBytes])
         /// Close the transport (after sending what precedes this action).
         case close(SyncError)
     }
@@ -175,6 +177,12 @@ public struct SyncSession: Sendable {
         if case let .error(code, message) = frame { return fail(.peerReported(code: code, message: message)) }
         if case let .ping(nonce) = frame { return [.send(.pong(nonce))] }
         if case .pong = frame { return [] }
+        if case let .certificates(list) = frame {
+            switch state {
+            case .awaitingVector, .syncing: return [.storeCertificates(list)]
+            case .idle, .awaitingHello, .closed: return fail(.expectedHello(got: frame.kind))
+            }
+        }
         switch state {
         case .idle, .closed:
             return []
@@ -199,7 +207,7 @@ public struct SyncSession: Sendable {
                 return pump()
             case .hello:
                 return fail(.unexpectedHello)
-            case .entries, .ack, .error, .ping, .pong:
+            case .entries, .ack, .error, .ping, .pong, .certificates:
                 return fail(.malformedFrame("\(frame.kind) before the peer's vector"))
             }
         case .syncing:
@@ -221,7 +229,7 @@ public struct SyncSession: Sendable {
                 return pump()
             case .hello:
                 return fail(.unexpectedHello)
-            case .error, .ping, .pong:
+            case .error, .ping, .pong, .certificates:
                 return []
             }
         }

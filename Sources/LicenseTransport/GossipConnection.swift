@@ -37,6 +37,8 @@ struct GossipConnection {
     let store: LedgerStore
     let hub: VectorHub
     let board: PeerBoard
+    /// The trust anchor; with it, the session exchanges issuer certificates.
+    let root: PublicKey?
     let clock: @Sendable () -> UInt64
     let logger: Logger
     let tickMilliseconds: UInt64
@@ -195,6 +197,32 @@ struct GossipConnection {
                                     // Non-blocking: the next tick announces; a busy or ended
                                     // session never stalls the anti-entropy task.
                                     registration = board.register(nodeID: peer.nodeID) { announceRequested.set() }
+                                    // Certificates travel with the gossip: send ours before our vector.
+                                    if let root {
+                                        let held = try store.certificates(root: root).map {
+                                            SyncFrame.CertificateBytes(body: $0.bodyBytes, signature: $0.signature)
+                                        }
+                                        if !held.isEmpty {
+                                            writer.yield(FrameCodec.encode(.certificates(Array(held.prefix(SyncFrame.certificatesMax)))))
+                                        }
+                                    }
+                                }
+                            case let .storeCertificates(list):
+                                guard let root else { continue }
+                                var learned = 0
+                                for bytes in list {
+                                    do {
+                                        let certificate = try IssuerCertificate(bodyBytes: bytes.body, signature: bytes.signature, root: root)
+                                        if try store.addCertificate(certificate) { learned += 1 }
+                                    } catch let error as CertificateError {
+                                        pending = session.failFromTransport(.refusedEntry(code: error.code, detail: error.description))
+                                        break
+                                    }
+                                }
+                                if learned > 0 {
+                                    logger.info("learned issuer certificates", metadata: ["count": "\(learned)"])
+                                    // Entries held back for want of these keys: ask for them again.
+                                    announceRequested.set()
                                 }
                             case let .close(reason):
                                 logger.notice("gossip session closed", metadata: ["reason": "\(reason)"])

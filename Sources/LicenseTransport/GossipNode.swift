@@ -74,10 +74,14 @@ public final class GossipNode: Sendable {
     let logger: Logger
     let tickMilliseconds: UInt64
 
+    /// The trust anchor: with it, sessions exchange issuer certificates.
+    let root: PublicKey?
+
     public init(store: LedgerStore, nodeID: String, province: String, tls: GossipTLS, hub: VectorHub,
-                board: PeerBoard = PeerBoard(), clock: @escaping @Sendable () -> UInt64, logger: Logger,
-                tickMilliseconds: UInt64 = 1000) {
+                board: PeerBoard = PeerBoard(), root: PublicKey? = nil, clock: @escaping @Sendable () -> UInt64,
+                logger: Logger, tickMilliseconds: UInt64 = 1000) {
         self.board = board
+        self.root = root
         self.store = store
         self.nodeID = nodeID
         self.province = province
@@ -130,7 +134,7 @@ public final class GossipNode: Sendable {
 
     func run(_ connection: Connection, session: SyncSession) async -> SyncError {
         let raw = connection.raw
-        let runner = GossipConnection(store: store, hub: hub, board: board, clock: clock, logger: logger,
+        let runner = GossipConnection(store: store, hub: hub, board: board, root: root, clock: clock, logger: logger,
                                       tickMilliseconds: tickMilliseconds)
         return await runner.run(channel: connection.channel, session: session, allowed: { [self] in isAllowed($0) }) {
             // By the time a Hello arrives the handshake is complete and the peer verified.

@@ -109,7 +109,7 @@ struct SyncHarness {
                     let outcomes = try await node.store.append(entries, physicalMilliseconds: TestNode.now)
                     let result = AppendMapping.result(outcomes, vector: try node.store.versionVector())
                     queue.append((side, .appended(batch: batch, result)))
-                case .established:
+                case .established, .storeCertificates:
                     break
                 case .close:
                     // The transport closes after what was sent before; a closed session

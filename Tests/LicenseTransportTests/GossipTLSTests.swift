@@ -37,7 +37,7 @@ import Testing
 
     /// A node whose TLS certificate names `certifiedAs` (its own name unless a test lies).
     func node(_ name: String, province: String, certifiedAs: String? = nil, ca: TransportPKI.Issued = GossipTLSTests.ca,
-              trusting others: [String]) throws -> Node {
+              trusting others: [String], root: SigningKey? = nil) throws -> Node {
         let signer = signer(name)
         let store = try LedgerStore(path: directory.appendingPathComponent("\(name).sqlite").path,
                                     identity: .init(nodeID: name, province: province))
@@ -52,8 +52,15 @@ import Testing
                                 privateKeyPEM: issued.privateKeyPEM)
         var logger = Logger(label: "test.\(name)")
         logger.logLevel = .critical
+        if let root {
+            // The node holds the root's certificate of its own key, as a configured node does.
+            try store.addCertificate(IssuerCertificate.issue(.init(
+                nodeID: name, province: province, publicKey: signer.key.publicKey, notBeforeMilliseconds: 0,
+                notAfterMilliseconds: Self.now * 2, licenseTypes: ["residence_permit"],
+                rootKeyID: RootKeyID.derive(root.publicKey)), root: root))
+        }
         let gossip = GossipNode(store: store, nodeID: name, province: province, tls: tls, hub: VectorHub(),
-                                clock: { GossipTLSTests.now }, logger: logger)
+                                root: root?.publicKey, clock: { GossipTLSTests.now }, logger: logger)
         return Node(name: name, signer: signer, store: store, gossip: gossip)
     }
 
@@ -152,6 +159,23 @@ import Testing
             return reason
         }
         #expect(reason == .wrongPeer(expected: "bj", got: "sh"))
+    }
+
+    @Test func certificatesTravelWithTheGossip_soEntriesOfANewOriginAreAccepted() async throws {
+        let root = try SigningKey(seed: Array(repeating: 3, count: 32))
+        // sh does not know gd's key; gd holds the root's certificate of it.
+        let gd = try node("gd", province: "440000", trusting: [], root: root)
+        let sh = try node("sh", province: "310000", trusting: [], root: root)
+        try await issue(gd, 20, province: "440000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+            try await waitUntil(sh, holds: VersionVector(["gd": 20]))
+            group.cancelAll()
+        }
+        #expect(try sh.store.certificates(root: root.publicKey).map(\.body.nodeID).contains("gd"))
+        #expect(try LedgerVerifier.verify(sh.store).isValid)
     }
 
     @Test func nodeNotInThePeerList_isRefusedByTheAcceptor() async throws {

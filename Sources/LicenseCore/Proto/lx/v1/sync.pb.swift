@@ -95,6 +95,14 @@ public nonisolated struct LXFrame: Sendable {
     set {kind = .pong(newValue)}
   }
 
+  public var certificates: LXCertificateSet {
+    get {
+      if case .certificates(let v)? = kind {return v}
+      return LXCertificateSet()
+    }
+    set {kind = .certificates(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -105,8 +113,24 @@ public nonisolated struct LXFrame: Sendable {
     case error(LXErrorReport)
     case ping(LXPing)
     case pong(LXPong)
+    case certificates(LXCertificateSet)
 
   }
+
+  public init() {}
+}
+
+/// The issuer certificates the sender holds (root-signed, exact bytes), sent once after
+/// Hello so that the receiver can verify entries of every origin, relayed ones included.
+public nonisolated struct LXCertificateSet: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// at most 1024
+  public var certificates: [LXIssuerCertificate] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -247,7 +271,7 @@ fileprivate nonisolated let _protobuf_package = "lx.v1"
 
 nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}vector\0\u{1}entries\0\u{1}ack\0\u{1}error\0\u{1}ping\0\u{1}pong\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}vector\0\u{1}entries\0\u{1}ack\0\u{1}error\0\u{1}ping\0\u{1}pong\0\u{1}certificates\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -346,6 +370,19 @@ nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
           self.kind = .pong(v)
         }
       }()
+      case 8: try {
+        var v: LXCertificateSet?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .certificates(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .certificates(v)
+        }
+      }()
       default: break
       }
     }
@@ -385,6 +422,10 @@ nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
       guard case .pong(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     }()
+    case .certificates?: try {
+      guard case .certificates(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -392,6 +433,36 @@ nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
 
   public static func ==(lhs: LXFrame, rhs: LXFrame) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension LXCertificateSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CertificateSet"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}certificates\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.certificates) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.certificates.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.certificates, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: LXCertificateSet, rhs: LXCertificateSet) -> Bool {
+    if lhs.certificates != rhs.certificates {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
