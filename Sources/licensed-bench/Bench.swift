@@ -22,6 +22,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Holder lookups to time.") var lookups = 20_000
     @Option(help: "Entries a new node catches up on over mutual TLS (0 skips).") var syncEntries = 200_000
     @Option(help: "Origins those entries come from.") var syncOrigins = 34
+    @Option(help: "Seconds of issuing at 200/s on a 5-node mesh for propagation latency (0 skips).") var propagationSeconds = 10
     @Option(help: "Scratch directory (removed afterwards).") var workDir = NSTemporaryDirectory() + "licensed-bench"
     @Option(help: "Also write the results as JSON to this file.") var json: String?
 
@@ -47,6 +48,15 @@ struct Bench: AsyncParsableCommand {
         if syncEntries > 0 {
             try await SyncBench.run(entries: syncEntries, origins: syncOrigins, workDir: workDir + "/sync",
                                     verifyAllCores: crypto.verifyAllCores, results: &results, report: report)
+        }
+        if propagationSeconds > 0 {
+            let figures = try await PropagationBench.run(nodes: 5, rate: 200, seconds: propagationSeconds, idleSeconds: 30,
+                                                         workDir: workDir + "/propagation", report: report)
+            results.propagationMillisecondsP50 = figures.p50Milliseconds
+            results.propagationMillisecondsP99 = figures.p99Milliseconds
+            results.idleBytesPerSecondPerLink = figures.idleBytesPerSecondPerLink
+            report(String(format: "propagation, 5 nodes full mesh, 200 issues/s: p50 %.1f ms, p99 %.1f ms; idle %.0f bytes/s per link",
+                          figures.p50Milliseconds, figures.p99Milliseconds, figures.idleBytesPerSecondPerLink))
         }
         if licenses > 0 {
             try await largeLedger(&results)
@@ -244,6 +254,9 @@ struct Results: Codable {
     var syncEntriesPerSecond = 0.0
     var syncRatioToVerifyAllCores = 0.0
     var syncPeakRSSMegabytes = 0.0
+    var propagationMillisecondsP50 = 0.0
+    var propagationMillisecondsP99 = 0.0
+    var idleBytesPerSecondPerLink = 0.0
 }
 
 struct BenchError: Error, CustomStringConvertible {
