@@ -128,26 +128,19 @@ public final class LedgerStore: Sendable {
     /// Compares `identity` with the one stamped on an existing ledger, reading only.
     private static func checkStoredIdentity(_ identity: Identity, path: String, pool: DatabasePool) throws {
         try pool.read { db in
-            guard try db.tableExists("meta") else { return }
-            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('node_id', 'province')")
-            var stored: [String: String] = [:]
-            for row in rows { stored[row["key"]] = row["value"] }
-            if let nodeID = stored["node_id"], let province = stored["province"],
-               nodeID != identity.nodeID || province != identity.province {
-                throw StoreError.belongsToAnotherNode(path: path, nodeID: nodeID, province: province)
+            if let stored = try storedIdentity(db), stored != identity {
+                throw StoreError.belongsToAnotherNode(path: path, nodeID: stored.nodeID, province: stored.province)
             }
         }
     }
 
+    /// Stamps `identity` on a ledger that has none yet (the mismatch was refused before migrating).
     private func checkIdentity(_ identity: Identity) throws(StoreError) {
         try run {
             try pool.write { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('node_id', 'province')")
-                var stored: [String: String] = [:]
-                for row in rows { stored[row["key"]] = row["value"] }
-                if let nodeID = stored["node_id"], let province = stored["province"] {
-                    guard nodeID == identity.nodeID, province == identity.province else {
-                        throw StoreError.belongsToAnotherNode(path: path, nodeID: nodeID, province: province)
+                if let stored = try Self.storedIdentity(db) {
+                    guard stored == identity else {
+                        throw StoreError.belongsToAnotherNode(path: path, nodeID: stored.nodeID, province: stored.province)
                     }
                 } else {
                     try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('node_id', ?), ('province', ?)",
@@ -159,15 +152,17 @@ public final class LedgerStore: Sendable {
 
     /// The identity stamped on this ledger, if any.
     public func identity() throws(StoreError) -> Identity? {
-        try run {
-            try pool.read { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('node_id', 'province')")
-                var stored: [String: String] = [:]
-                for row in rows { stored[row["key"]] = row["value"] }
-                guard let nodeID = stored["node_id"], let province = stored["province"] else { return nil }
-                return Identity(nodeID: nodeID, province: province)
-            }
+        try run { try pool.read { db in try Self.storedIdentity(db) } }
+    }
+
+    static func storedIdentity(_ db: Database) throws -> Identity? {
+        guard try db.tableExists("meta") else { return nil }
+        var stored: [String: String] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT key, value FROM meta WHERE key IN ('node_id', 'province')") {
+            stored[row["key"]] = row["value"]
         }
+        guard let nodeID = stored["node_id"], let province = stored["province"] else { return nil }
+        return Identity(nodeID: nodeID, province: province)
     }
 
     /// The writer connection's `synchronous` setting (2 = FULL). Tests assert it.

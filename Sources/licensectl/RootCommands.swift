@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LicenseAPI
 import LicenseCore
+import LicenseNode
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,7 @@ struct RootInit: ParsableCommand {
         do {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
-            let seed = try randomSeed()
+            let seed = randomSeed()
             let key = try SigningKey(seed: seed)
             try SecretFile.create(out + "/root.key", Hex.encode(seed) + "\n", mode: 0o600)
             try SecretFile.create(out + "/root.pub", Hex.encode(key.publicKey.bytes) + "\n", mode: 0o644)
@@ -90,10 +91,9 @@ func reportAndExit(_ message: String) -> ExitCode {
     return ExitCode(1)
 }
 
-func randomSeed() throws -> [UInt8] {
-    var seed = [UInt8](repeating: 0, count: 32)
-    guard getentropy(&seed, seed.count) == 0 else { throw CLIError("no randomness available: \(String(cString: strerror(errno)))") }
-    return seed
+/// A fresh 32-byte key seed, from the same source the daemon uses.
+func randomSeed() -> [UInt8] {
+    SecureRandom.bytes(32)
 }
 
 /// Key files: created with their mode from the first byte; a key file is never overwritten.

@@ -51,11 +51,11 @@ struct Testnet: ParsableCommand {
             let ca = try TransportPKI.makeCA(notBefore: Date(timeIntervalSinceNow: -300), days: 3650)
             try SecretFile.create(root + "/ca/ca.pem", ca.certificatePEM, mode: 0o644)
             try SecretFile.create(root + "/ca/ca.key", ca.privateKeyPEM, mode: 0o600)
-            let rootSeed = try randomSeed()
+            let rootSeed = randomSeed()
             let rootKey = try SigningKey(seed: rootSeed)
             try SecretFile.create(root + "/root/root.key", Hex.encode(rootSeed) + "\n", mode: 0o600)
             try SecretFile.create(root + "/root/root.pub", Hex.encode(rootKey.publicKey.bytes) + "\n", mode: 0o644)
-            let holderKey = Hex.encode(try randomSeed()) + "\n"
+            let holderKey = Hex.encode(randomSeed()) + "\n"
             let catalog = try LicenseCore.Catalog.bundled()
             let now = UInt64(Date().timeIntervalSince1970 * 1000) - 300_000
             let nodes = codes.map { Province.byCode[$0]! }
@@ -65,7 +65,7 @@ struct Testnet: ParsableCommand {
             var certificates: [String: String] = [:]
             var issuerSeeds: [String: [UInt8]] = [:]
             for province in nodes {
-                let seed = try randomSeed()
+                let seed = randomSeed()
                 issuerSeeds[province.shortID] = seed
                 let certificate = IssuerCertificate.issue(.init(
                     nodeID: province.shortID, province: province.code, publicKey: try SigningKey(seed: seed).publicKey,

@@ -23,7 +23,9 @@ private typealias F = StoreFixtures
 
     @Test func entryBeyondTheHead_isReportedAtOpen() async throws {
         try await damage("UPDATE origins SET head_seq = 2")
-        #expect(throws: StoreError.self) { _ = try LedgerStore(path: ledgerPath, identity: F.gd) }
+        #expect(throws: StoreError.corrupt(path: ledgerPath, detail: "the chain of origin 'gd' does not end at its recorded head #2")) {
+            _ = try LedgerStore(path: ledgerPath, identity: F.gd)
+        }
     }
 
     @Test func anotherNodesLedger_isRefusedAndKeepsItsIdentity() async throws {
