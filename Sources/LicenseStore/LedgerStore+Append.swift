@@ -125,16 +125,14 @@ extension LedgerStore {
                     outcomes.append(.duplicate)
                 } else {
                     // Two validly signed entries at one position: keep the proof.
-                    try db.execute(sql: """
-                        INSERT OR IGNORE INTO equivocations (origin, seq, held_id, other_body, other_signature, detected_ms)
-                        VALUES (?, ?, ?, ?, ?, ?)
-                        """, arguments: [body.origin, Int64(body.seq), stored ?? Data(), Data(entry.bodyBytes),
-                                         Data(entry.signature), Int64(clamping: physicalMilliseconds)])
+                    if let held = try Self.entry(origin: body.origin, seq: body.seq, db) {
+                        try Self.saveProof(held: held, other: entry, detectedMilliseconds: physicalMilliseconds, db)
+                    }
                     outcomes.append(.refused(.conflict(origin: body.origin, seq: body.seq)))
                 }
                 continue
             }
-            if try Self.isEquivocating(body.origin, db) {
+            if try Self.isEquivocating(body.origin, atOrBefore: body.seq, db) {
                 // The origin's chain forked; entries after the fork are not exchanged until
                 // operators resolve it.
                 outcomes.append(.refused(.equivocatingOrigin(body.origin)))
@@ -194,40 +192,6 @@ extension LedgerStore {
                                    arguments: [row]).map(Self.entry)
         if let folded = LicenseFold.fold(all)?.state {
             try LicenseRow.update(folded, row: row, in: db)
-        }
-    }
-
-    static func isEquivocating(_ origin: String, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM equivocations WHERE origin = ?)"),
-                          arguments: [origin]) ?? false
-    }
-
-    /// One flagged origin: where its chain forked, and the two signed entries that prove it.
-    public struct Equivocation: Sendable, Equatable {
-        public let origin: String
-        public let seq: UInt64
-        public let held: Entry
-        public let other: Entry
-        public let detectedMilliseconds: Int64
-    }
-
-    /// Every equivocation proof held, by origin and seq.
-    public func equivocations() throws(StoreError) -> [Equivocation] {
-        try run {
-            try pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT q.origin, q.seq, q.other_body, q.other_signature, q.detected_ms, e.body, e.signature
-                    FROM equivocations q JOIN entries e ON e.origin = q.origin AND e.seq = q.seq
-                    ORDER BY q.origin, q.seq
-                    """).map { row in
-                    Equivocation(
-                        origin: row["origin"], seq: UInt64(row["seq"] as Int64),
-                        held: try Entry(bodyBytes: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data)),
-                        other: try Entry(bodyBytes: [UInt8](row["other_body"] as Data),
-                                         signature: [UInt8](row["other_signature"] as Data)),
-                        detectedMilliseconds: row["detected_ms"])
-                }
-            }
         }
     }
 

@@ -118,6 +118,15 @@ enum Schema {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v3-equivocation-proofs") { db in
+            // A proof learnt through the gossip may name two entries of which this node
+            // holds neither: keep both sides' bytes. NULL means the held side is the
+            // ledger's own entry at (origin, seq).
+            try db.execute(sql: """
+                ALTER TABLE equivocations ADD COLUMN held_body BLOB;
+                ALTER TABLE equivocations ADD COLUMN held_signature BLOB;
+                """)
+        }
         return migrator
     }
 }

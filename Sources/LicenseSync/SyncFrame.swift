@@ -5,7 +5,9 @@ import SwiftProtobuf
 /// One frame of the sync protocol, decoded and checked (Protos/lx/v1/sync.proto).
 public enum SyncFrame: Equatable, Sendable {
     case hello(Hello)
-    case vector(VersionVector)
+    /// What the sender holds; `heads` names, for some or all origins, the id of the
+    /// sender's entry at its seq (two branches of equal length differ only there).
+    case vector(VersionVector, heads: [String: EntryID] = [:])
     case entries(batch: UInt64, [Entry])
     case ack(batch: UInt64, VersionVector)
     case error(code: String, message: String)
@@ -13,6 +15,9 @@ public enum SyncFrame: Equatable, Sendable {
     case pong(UInt64)
     /// Root-signed issuer certificates, as exact bytes; the receiver verifies them.
     case certificates([CertificateBytes])
+    /// Evidence that an origin equivocated: one or two signed entries of one (origin,
+    /// seq); two with different ids are a proof (docs/PROTOCOL.md, "Equivocation").
+    case equivocation([Entry])
 
     public struct CertificateBytes: Equatable, Sendable {
         public let body: [UInt8]
@@ -60,6 +65,7 @@ public enum SyncFrame: Equatable, Sendable {
         case .ping: "ping"
         case .pong: "pong"
         case .certificates: "certificates"
+        case .equivocation: "equivocation"
         }
     }
 
@@ -74,19 +80,20 @@ public enum SyncFrame: Equatable, Sendable {
             m.batchEntriesMax = hello.batchEntriesMax
             m.batchesInFlightMax = hello.batchesInFlightMax
             frame.kind = .hello(m)
-        case let .vector(vector):
+        case let .vector(vector, heads):
             var m = LXVectorAnnouncement()
             m.components = Self.components(vector)
+            m.heads = heads.sorted { $0.key < $1.key }.map { origin, id in
+                var head = LXOriginHead()
+                head.origin = origin
+                head.id = Data(id.bytes)
+                return head
+            }
             frame.kind = .vector(m)
         case let .entries(batch, entries):
             var m = LXEntryBatch()
             m.batch = batch
-            m.entries = entries.map { entry in
-                var e = LXSignedEntry()
-                e.body = Data(entry.bodyBytes)
-                e.signature = Data(entry.signature)
-                return e
-            }
+            m.entries = entries.map(Self.signed)
             frame.kind = .entries(m)
         case let .ack(batch, vector):
             var m = LXAcknowledgement()
@@ -115,6 +122,10 @@ public enum SyncFrame: Equatable, Sendable {
                 return cert
             }
             frame.kind = .certificates(m)
+        case let .equivocation(entries):
+            var m = LXEquivocationEvidence()
+            m.entries = entries.map(Self.signed)
+            frame.kind = .equivocation(m)
         }
         do {
             return try frame.serializedBytes()
@@ -143,20 +154,12 @@ public enum SyncFrame: Equatable, Sendable {
             self = .hello(Hello(protocolVersion: m.protocolVersion, nodeID: m.nodeID, province: m.province,
                                 batchEntriesMax: m.batchEntriesMax, batchesInFlightMax: m.batchesInFlightMax))
         case let .vector(m):
-            self = .vector(try Self.vector(m.components))
+            let vector = try Self.vector(m.components)
+            self = .vector(vector, heads: try Self.heads(m.heads, of: vector))
         case let .entries(m):
             guard !m.entries.isEmpty else { throw .malformedFrame("entries: empty batch") }
             guard m.entries.count <= Int(Self.batchEntriesLimit) else { throw .malformedFrame("entries: too many") }
-            var entries: [Entry] = []
-            entries.reserveCapacity(m.entries.count)
-            for e in m.entries {
-                do {
-                    entries.append(try Entry(bodyBytes: [UInt8](e.body), signature: [UInt8](e.signature)))
-                } catch {
-                    throw .malformedFrame("entries: \(error)")
-                }
-            }
-            self = .entries(batch: m.batch, entries)
+            self = .entries(batch: m.batch, try Self.entries(m.entries, frame: "entries"))
         case let .ack(m):
             self = .ack(batch: m.batch, try Self.vector(m.components))
         case let .error(m):
@@ -169,7 +172,51 @@ public enum SyncFrame: Equatable, Sendable {
         case let .certificates(m):
             guard m.certificates.count <= Self.certificatesMax else { throw .malformedFrame("certificates: more than \(Self.certificatesMax)") }
             self = .certificates(m.certificates.map { CertificateBytes(body: [UInt8]($0.body), signature: [UInt8]($0.signature)) })
+        case let .equivocation(m):
+            guard (1...2).contains(m.entries.count) else { throw .malformedFrame("equivocation: needs 1 or 2 entries") }
+            let entries = try Self.entries(m.entries, frame: "equivocation")
+            guard entries.allSatisfy({ $0.body.origin == entries[0].body.origin && $0.body.seq == entries[0].body.seq }) else {
+                throw .malformedFrame("equivocation: entries must share one origin and seq")
+            }
+            guard entries.count == 1 || entries[0].id != entries[1].id else {
+                throw .malformedFrame("equivocation: the two entries are the same entry")
+            }
+            self = .equivocation(entries)
         }
+    }
+
+    private static func signed(_ entry: Entry) -> LXSignedEntry {
+        var e = LXSignedEntry()
+        e.body = Data(entry.bodyBytes)
+        e.signature = Data(entry.signature)
+        return e
+    }
+
+    private static func entries(_ signed: [LXSignedEntry], frame: String) throws(SyncError) -> [Entry] {
+        var entries: [Entry] = []
+        entries.reserveCapacity(signed.count)
+        for e in signed {
+            do {
+                entries.append(try Entry(bodyBytes: [UInt8](e.body), signature: [UInt8](e.signature)))
+            } catch {
+                throw .malformedFrame("\(frame): \(error)")
+            }
+        }
+        return entries
+    }
+
+    /// Heads: distinct, sorted origins that the vector names, each with a 32-byte id.
+    private static func heads(_ list: [LXOriginHead], of vector: VersionVector) throws(SyncError) -> [String: EntryID] {
+        var heads: [String: EntryID] = [:]
+        var previous = ""
+        for head in list {
+            guard head.origin > previous, vector[head.origin] > 0, let id = try? EntryID(bytes: [UInt8](head.id)) else {
+                throw .malformedFrame("vector: heads must be distinct origins of the vector, sorted, with 32-byte ids")
+            }
+            heads[head.origin] = id
+            previous = head.origin
+        }
+        return heads
     }
 
     private static func components(_ vector: VersionVector) -> [LXVersionVectorComponent] {

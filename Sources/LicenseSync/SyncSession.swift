@@ -36,8 +36,9 @@ public struct SyncSession: Sendable {
     }
 
     public enum Event: Sendable {
-        /// The transport is up (TLS handshake done). `vector` is the local store's.
-        case connected(vector: VersionVector, nowMilliseconds: UInt64)
+        /// The transport is up (TLS handshake done). `vector` is the local store's, and
+        /// `heads` the id of its entry at each origin's seq.
+        case connected(vector: VersionVector, heads: [String: EntryID] = [:], nowMilliseconds: UInt64)
         case received(SyncFrame, nowMilliseconds: UInt64)
         /// Answer to `readEntries`: a prefix of the origin's entries after the requested seq.
         case entriesRead(origin: String, [Entry])
@@ -45,8 +46,16 @@ public struct SyncSession: Sendable {
         case appended(batch: UInt64, AppendResult)
         /// The local store gained entries (authored here or received from any peer).
         case localVectorChanged(VersionVector)
-        /// Anti-entropy: tell the peer our vector so that both sides re-plan.
-        case announce
+        /// Anti-entropy: tell the peer our vector (with the store's current heads) so that
+        /// both sides re-plan and either can spot a fork of equal length.
+        case announce(vector: VersionVector, heads: [String: EntryID])
+        /// Answer to `compareHeads`: this node's entries at positions where the peer
+        /// announced a different head.
+        case headsCompared(divergent: [Entry])
+        /// Answer to `checkEvidence`.
+        case evidenceChecked(EvidenceResult)
+        /// This node recorded a new equivocation proof (here or from any peer): pass it on.
+        case equivocationFound([Entry])
         case tick(nowMilliseconds: UInt64)
         case close
     }
@@ -56,6 +65,14 @@ public struct SyncSession: Sendable {
         /// Entries of an origin that equivocated were not stored (the proof was kept);
         /// the peer is not at fault for relaying them, so the session goes on.
         case heldBack(origin: String, vector: VersionVector)
+        case refused(code: String, detail: String)
+    }
+
+    public enum EvidenceResult: Sendable, Equatable {
+        /// Recorded, already known, consistent with what this node holds, or not yet
+        /// verifiable (unknown key): the session goes on.
+        case accepted
+        /// A bad signature: the peer offered something false.
         case refused(code: String, detail: String)
     }
 
@@ -70,6 +87,12 @@ public struct SyncSession: Sendable {
         case established(peer: SyncFrame.Hello)
         /// Verify these certificates against the root and keep the valid ones.
         case storeCertificates([SyncFrame.CertificateBytes])
+        /// The peer announced these head ids: report, with `headsCompared`, this node's
+        /// entries at those positions (the peer's seq for each origin) whose id differs.
+        case compareHeads(VersionVector, heads: [String: EntryID])
+        /// Verify this equivocation evidence and record the proof it makes, then report
+        /// `evidenceChecked`.
+        case checkEvidence([Entry])
         /// Close the transport (after sending what precedes this action).
         case close(SyncError)
     }
@@ -92,6 +115,7 @@ public struct SyncSession: Sendable {
 
     /// What this node holds, and what the peer is known to hold or to have been sent.
     public private(set) var localVector = VersionVector()
+    private var localHeads: [String: (seq: UInt64, id: EntryID)] = [:]
     public private(set) var peerVector = VersionVector()
     private var sentUpTo = VersionVector()
     private var reading: String?
@@ -120,14 +144,33 @@ public struct SyncSession: Sendable {
 
     public var batchesInFlight: Int { inFlight.count }
 
+    private var isEstablished: Bool {
+        switch state {
+        case .awaitingVector, .syncing: true
+        case .idle, .awaitingHello, .closed: false
+        }
+    }
+
+    private mutating func noteHeads(_ heads: [String: EntryID], of vector: VersionVector) {
+        for (origin, id) in heads where vector[origin] > 0 { localHeads[origin] = (vector[origin], id) }
+    }
+
+    /// The heads that go with `localVector`: only those still at the seq the vector names.
+    private var announcedHeads: [String: EntryID] {
+        var heads: [String: EntryID] = [:]
+        for (origin, head) in localHeads where head.seq == localVector[origin] { heads[origin] = head.id }
+        return heads
+    }
+
     public mutating func handle(_ event: Event) -> [Action] {
         if case .closed = state { return [] }
         var actions: [Action]
         switch event {
-        case let .connected(vector, time):
+        case let .connected(vector, heads, time):
             now = time
             lastReceived = time
             localVector = vector
+            noteHeads(heads, of: vector)
             state = .awaitingHello
             actions = role == .acceptor ? [.send(.hello(ownHello))] : []
         case let .received(frame, time):
@@ -141,8 +184,19 @@ public struct SyncSession: Sendable {
         case let .localVectorChanged(vector):
             localVector = localVector.merging(vector)
             actions = pump()
-        case .announce:
-            if case .syncing = state { actions = [.send(.vector(localVector))] } else { actions = [] }
+        case let .announce(vector, heads):
+            localVector = localVector.merging(vector)
+            noteHeads(heads, of: vector)
+            if case .syncing = state { actions = [.send(.vector(localVector, heads: announcedHeads))] } else { actions = [] }
+        case let .headsCompared(divergent):
+            actions = isEstablished ? divergent.map { .send(.equivocation([$0])) } : []
+        case let .evidenceChecked(result):
+            switch result {
+            case .accepted: actions = []
+            case let .refused(code, detail): actions = fail(.refusedEntry(code: code, detail: detail))
+            }
+        case let .equivocationFound(entries):
+            actions = isEstablished ? [.send(.equivocation(entries))] : []
         case let .tick(time):
             now = max(now, time)
             actions = tick()
@@ -183,6 +237,10 @@ public struct SyncSession: Sendable {
             case .idle, .awaitingHello, .closed: return fail(.expectedHello(got: frame.kind))
             }
         }
+        if case let .equivocation(entries) = frame {
+            guard isEstablished else { return fail(.expectedHello(got: frame.kind)) }
+            return [.checkEvidence(entries)]
+        }
         switch state {
         case .idle, .closed:
             return []
@@ -197,17 +255,17 @@ public struct SyncSession: Sendable {
             }
             state = .awaitingVector(peer: hello)
             let greeting: [Action] = role == .dialer ? [.send(.hello(ownHello))] : []
-            return greeting + [.established(peer: hello), .send(.vector(localVector))]
+            return greeting + [.established(peer: hello), .send(.vector(localVector, heads: announcedHeads))]
         case .awaitingVector(let peer):
             switch frame {
-            case let .vector(vector):
+            case let .vector(vector, heads):
                 peerVector = vector
                 sentUpTo = vector
                 state = .syncing(peer: peer)
-                return pump()
+                return compare(vector, heads) + pump()
             case .hello:
                 return fail(.unexpectedHello)
-            case .entries, .ack, .error, .ping, .pong, .certificates:
+            case .entries, .ack, .error, .ping, .pong, .certificates, .equivocation:
                 return fail(.malformedFrame("\(frame.kind) before the peer's vector"))
             }
         case .syncing:
@@ -218,7 +276,7 @@ public struct SyncSession: Sendable {
                 guard inFlight.removeValue(forKey: batch) != nil else { return fail(.unknownBatchAcknowledged(batch)) }
                 peerVector = peerVector.merging(vector)
                 return pump()
-            case let .vector(vector):
+            case let .vector(vector, heads):
                 // The peer's word on what it holds (it may have lost data); what is in
                 // flight to it still counts as sent.
                 peerVector = vector
@@ -226,13 +284,20 @@ public struct SyncSession: Sendable {
                 for batch in inFlight.values where batch.lastSeq > sentUpTo[batch.origin] {
                     sentUpTo[batch.origin] = batch.lastSeq
                 }
-                return pump()
+                return compare(vector, heads) + pump()
             case .hello:
                 return fail(.unexpectedHello)
-            case .error, .ping, .pong, .certificates:
+            case .error, .ping, .pong, .certificates, .equivocation:
                 return []
             }
         }
+    }
+
+    /// Heads the peer announced at positions this node also holds can be compared: the
+    /// driver reads this node's entries there.
+    private func compare(_ vector: VersionVector, _ heads: [String: EntryID]) -> [Action] {
+        let comparable = heads.filter { origin, _ in vector[origin] <= localVector[origin] }
+        return comparable.isEmpty ? [] : [.compareHeads(vector, heads: comparable)]
     }
 
     private mutating func receiveBatch(_ batch: UInt64, _ entries: [Entry]) -> [Action] {

@@ -23,3 +23,14 @@ public enum AppendMapping {
         return .stored(vector: vector)
     }
 }
+
+extension AppendMapping {
+    /// What a session is told about equivocation evidence from its peer: only a false
+    /// signature is the peer's fault.
+    public static func result(_ outcome: LedgerStore.EvidenceOutcome) -> SyncSession.EvidenceResult {
+        switch outcome {
+        case .recorded, .known, .consistent, .unverifiable: .accepted
+        case let .refused(refusal): .refused(code: refusal.code, detail: refusal.description)
+        }
+    }
+}

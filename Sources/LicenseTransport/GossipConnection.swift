@@ -32,6 +32,7 @@ struct GossipConnection {
         case vector(VersionVector)
         case tick
         case announce
+        case equivocation([Entry])
     }
 
     let store: LedgerStore
@@ -55,6 +56,7 @@ struct GossipConnection {
         var ended = false
         // Subscribe before the first vector is read, so no local append falls in between.
         let updates = hub.subscribe()
+        let proofs = hub.subscribeEquivocations()
         let announceRequested = AnnounceFlag()
         defer {
             if let registration { board.unregister(registration) }
@@ -80,6 +82,9 @@ struct GossipConnection {
                     }
                     group.addTask {
                         for await vector in updates { await inputs.send(.vector(vector)) }
+                    }
+                    group.addTask {
+                        for await proof in proofs { await inputs.send(.equivocation(proof)) }
                     }
                     // Writes go through their own task, so the session loop never waits on
                     // the socket: two nodes both catching up cannot block each other
@@ -128,7 +133,8 @@ struct GossipConnection {
                         }
                     }
                     var decoder = FrameDecoder()
-                    var pending = session.handle(.connected(vector: try store.versionVector(), nowMilliseconds: clock()))
+                    let heads = try store.heads()
+                    var pending = session.handle(.connected(vector: heads.vector, heads: heads.ids, nowMilliseconds: clock()))
                     for await input in inputs {
                         switch input {
                         case let .bytes(buffer):
@@ -149,9 +155,11 @@ struct GossipConnection {
                             pending += session.handle(.localVectorChanged(vector))
                         case .tick:
                             pending += session.handle(.tick(nowMilliseconds: clock()))
-                            if announceRequested.take() { pending += session.handle(.announce) }
+                            if announceRequested.take() { pending += try announce(&session) }
                         case .announce:
-                            pending += session.handle(.announce)
+                            pending += try announce(&session)
+                        case let .equivocation(entries):
+                            pending += session.handle(.equivocationFound(entries))
                         }
                         // Perform actions; some answer with events whose actions follow.
                         while !pending.isEmpty {
@@ -169,6 +177,15 @@ struct GossipConnection {
                             case let .readEntries(origin, after, limit, bytesMax):
                                 let entries = try store.entries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
                                 pending += session.handle(.entriesRead(origin: origin, entries))
+                            case let .compareHeads(vector, heads):
+                                let divergent = try store.divergentEntries(vector, heads: heads)
+                                if !divergent.isEmpty {
+                                    logger.warning("peer holds a different entry at an origin's head: sending ours as evidence",
+                                                   metadata: ["entry.origins": "\(divergent.map(\.body.origin))"])
+                                }
+                                pending += session.handle(.headsCompared(divergent: divergent))
+                            case let .checkEvidence(entries):
+                                pending += session.handle(.evidenceChecked(try await checkEvidence(entries)))
                             case let .append(batch, entries):
                                 let result = try await append(entries)
                                 if let peerID, case .stored = result {
@@ -205,6 +222,11 @@ struct GossipConnection {
                                         if !held.isEmpty {
                                             writer.yield(FrameCodec.encode(.certificates(Array(held.prefix(SyncFrame.certificatesMax)))))
                                         }
+                                    }
+                                    // So do equivocation proofs: a node that never saw both
+                                    // branches still flags the origin.
+                                    for proof in try store.earliestEquivocations() {
+                                        pending += session.handle(.equivocationFound(proof.entries))
                                     }
                                 }
                             case let .storeCertificates(list):
@@ -245,6 +267,30 @@ struct GossipConnection {
         }
     }
 
+    private func announce(_ session: inout SyncSession) throws -> [SyncSession.Action] {
+        let heads = try store.heads()
+        return session.handle(.announce(vector: heads.vector, heads: heads.ids))
+    }
+
+    /// Checks equivocation evidence from the peer; a new proof goes to every peer.
+    private func checkEvidence(_ entries: [Entry]) async throws -> SyncSession.EvidenceResult {
+        let outcome = try await store.recordEvidence(entries, physicalMilliseconds: clock())
+        switch outcome {
+        case let .recorded(proof):
+            logger.error("equivocation: peer proved that an origin signed two entries at one seq; origin held back",
+                         metadata: ["entry.origin": "\(proof.origin)", "entry.seq": "\(proof.seq)"])
+            hub.publishEquivocation(proof.entries)
+        case .known, .consistent:
+            break
+        case let .unverifiable(keyID, origin):
+            logger.info("equivocation evidence signed by a key not known yet; ignored",
+                        metadata: ["key.id": "\(keyID)", "entry.origin": "\(origin)"])
+        case let .refused(refusal):
+            logger.warning("refused equivocation evidence", metadata: ["reason": "\(refusal.code)", "detail": "\(refusal)"])
+        }
+        return AppendMapping.result(outcome)
+    }
+
     /// Appends a received batch; a refusal of any entry refuses the batch (nothing of the
     /// refused entry is stored; entries before it in the batch are valid and kept).
     private func append(_ entries: [Entry]) async throws -> SyncSession.AppendResult {
@@ -255,8 +301,15 @@ struct GossipConnection {
         case .stored:
             break
         case let .heldBack(origin, _):
-            logger.error("equivocation: origin signed two entries at one seq; proof kept, origin held back",
-                         metadata: ["entry.origin": "\(origin)"])
+            // A conflict found here is a new proof: every peer must hear of it (the first
+            // per origin in this batch is enough to flag it from there on).
+            var told: Set<String> = []
+            for case let .refused(.conflict(origin, seq)) in outcomes where told.insert(origin).inserted {
+                logger.error("equivocation: origin signed two entries at one seq; proof kept, origin held back",
+                             metadata: ["entry.origin": "\(origin)", "entry.seq": "\(seq)"])
+                if let proof = try store.equivocation(origin: origin, seq: seq) { hub.publishEquivocation(proof.entries) }
+            }
+            if told.isEmpty { logger.debug("entries held back", metadata: ["entry.origin": "\(origin)"]) }
         case let .refused(code, detail):
             logger.warning("refused entry", metadata: ["reason": "\(code)", "detail": "\(detail)"])
         }

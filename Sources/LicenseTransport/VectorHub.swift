@@ -1,32 +1,63 @@
 import LicenseCore
 import Synchronization
 
-/// Tells every live session when the local ledger gained entries, so each can push what
-/// its peer lacks at once. Only the newest vector matters, so each subscriber keeps just
-/// the latest one: a slow session never makes memory grow.
+/// Tells every live session what changed in the local ledger, so each can push it to its
+/// peer at once:
+/// - the version vector, when entries were appended (authored here or received). Only the
+///   newest vector matters, so each subscriber keeps just the latest one: a slow session
+///   never makes memory grow;
+/// - equivocation proofs, when this node recorded a new one. Proofs are rare (one per
+///   forked origin and position) and each must reach every peer, so none is dropped.
 public final class VectorHub: Sendable {
-    private let subscribers = Mutex<[Int: AsyncStream<VersionVector>.Continuation]>([:])
-    private let nextID = Mutex(0)
+    private let vectors = Subscribers<VersionVector>(buffering: .bufferingNewest(1))
+    private let proofs = Subscribers<[Entry]>(buffering: .unbounded)
 
     public init() {}
 
     public func publish(_ vector: VersionVector) {
-        for continuation in subscribers.withLock({ Array($0.values) }) {
-            continuation.yield(vector)
-        }
+        vectors.publish(vector)
     }
 
     /// A stream of vectors until the subscriber stops iterating.
     public func subscribe() -> AsyncStream<VersionVector> {
+        vectors.subscribe()
+    }
+
+    /// A new equivocation proof: its two signed entries.
+    public func publishEquivocation(_ entries: [Entry]) {
+        proofs.publish(entries)
+    }
+
+    public func subscribeEquivocations() -> AsyncStream<[Entry]> {
+        proofs.subscribe()
+    }
+}
+
+private final class Subscribers<Value: Sendable>: Sendable {
+    private let continuations = Mutex<[Int: AsyncStream<Value>.Continuation]>([:])
+    private let nextID = Mutex(0)
+    private let buffering: AsyncStream<Value>.Continuation.BufferingPolicy
+
+    init(buffering: AsyncStream<Value>.Continuation.BufferingPolicy) {
+        self.buffering = buffering
+    }
+
+    func publish(_ value: Value) {
+        for continuation in continuations.withLock({ Array($0.values) }) {
+            continuation.yield(value)
+        }
+    }
+
+    func subscribe() -> AsyncStream<Value> {
         let id = nextID.withLock { value in
             value += 1
             return value
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: VersionVector.self, bufferingPolicy: .bufferingNewest(1))
+        let (stream, continuation) = AsyncStream.makeStream(of: Value.self, bufferingPolicy: buffering)
         continuation.onTermination = { [weak self] _ in
-            _ = self?.subscribers.withLock { $0.removeValue(forKey: id) }
+            _ = self?.continuations.withLock { $0.removeValue(forKey: id) }
         }
-        subscribers.withLock { $0[id] = continuation }
+        continuations.withLock { $0[id] = continuation }
         return stream
     }
 }

@@ -77,10 +77,15 @@ struct FrameCodecTests {
                                                  holderRef: HolderRef(id: id, key: try HolderKey(bytes: Array(64...95))),
                                                  holderMasked: id.masked, attributes: ["city": "x", "address": "y"],
                                                  validFrom: CivilDate(year: 2026, month: 1, day: 1)!, validUntil: nil)))
+        var forked = body
+        forked.hlc = HybridTimestamp(wallMilliseconds: 1, logical: 0)
         let frames: [SyncFrame] = [
             .hello(.init(nodeID: "gd", province: "440000", batchEntriesMax: 256, batchesInFlightMax: 4)),
             .vector(VersionVector(["gd": 1, "sh": 40])),
+            .vector(VersionVector(["gd": 1, "sh": 40]), heads: ["gd": Entry.sign(body, with: key).id]),
             .entries(batch: 9, [Entry.sign(body, with: key)]),
+            .equivocation([Entry.sign(body, with: key)]),
+            .equivocation([Entry.sign(body, with: key), Entry.sign(forked, with: key)]),
             .ack(batch: 9, VersionVector(["gd": 1])),
             .error(code: "bad_signature", message: "entry gd#1 has an invalid signature"),
             .ping(5), .pong(5),
@@ -98,6 +103,41 @@ struct FrameCodecTests {
             SyncFrame.Hello(nodeID: "gd", province: "440000", batchEntriesMax: 1, batchesInFlightMax: 1000),
         ] {
             #expect(throws: SyncError.self) { _ = try SyncFrame(decoding: SyncFrame.hello(hello).encoded()) }
+        }
+    }
+
+    /// Evidence must be one or two entries of one position; two must differ.
+    @Test func equivocation_withBadShape_isMalformed() throws {
+        let key = try SigningKey(seed: Array(0...31))
+        let signer = IssuerSigner(origin: "gd", key: key)
+        func entry(seq: UInt64, wall: UInt64) throws -> Entry {
+            let id = try ResidentID("11010519491231002X", today: CivilDate(year: 2026, month: 1, day: 1)!)
+            return Entry.sign(EntryBody(origin: "gd", seq: seq, prev: try EntryID(bytes: Array(repeating: 7, count: 32)),
+                                        context: VersionVector(["gd": seq - 1]),
+                                        hlc: HybridTimestamp(wallMilliseconds: wall, logical: 0), keyID: signer.keyID,
+                                        event: .issue(.init(licenseType: "residence_permit", province: "440000",
+                                                            holderRef: HolderRef(id: id, key: try HolderKey(bytes: Array(64...95))),
+                                                            holderMasked: id.masked, attributes: ["city": "x", "address": "y"],
+                                                            validFrom: CivilDate(year: 2026, month: 1, day: 1)!, validUntil: nil))),
+                              with: key)
+        }
+        let a = try entry(seq: 2, wall: 1), b = try entry(seq: 2, wall: 2), c = try entry(seq: 3, wall: 3)
+        let cases: [([Entry], String)] = [
+            ([], "equivocation: needs 1 or 2 entries"),
+            ([a, b, a], "equivocation: needs 1 or 2 entries"),
+            ([a, c], "equivocation: entries must share one origin and seq"),
+            ([a, a], "equivocation: the two entries are the same entry"),
+        ]
+        for (entries, reason) in cases {
+            #expect(throws: SyncError.malformedFrame(reason)) { _ = try SyncFrame(decoding: SyncFrame.equivocation(entries).encoded()) }
+        }
+    }
+
+    /// A head must name an origin of the vector it comes with.
+    @Test func vector_withAHeadOutsideTheVector_isMalformed() throws {
+        let frame = SyncFrame.vector(VersionVector(["gd": 1]), heads: ["sh": EntryID.zero])
+        #expect(throws: SyncError.malformedFrame("vector: heads must be distinct origins of the vector, sorted, with 32-byte ids")) {
+            _ = try SyncFrame(decoding: frame.encoded())
         }
     }
 }

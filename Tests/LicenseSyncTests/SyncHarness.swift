@@ -64,6 +64,8 @@ struct SyncHarness {
         var dialer: SyncSession
         var acceptor: SyncSession
         var framesSent: [String: [SyncFrame]] = [:]
+        /// What each side's store made of the equivocation evidence it received.
+        var evidence: [String: [LedgerStore.EvidenceOutcome]] = [:]
         var maxInFlight = 0
         var steps = 0
     }
@@ -79,9 +81,10 @@ struct SyncHarness {
         var outcome = Outcome(
             dialer: dialerSession ?? SyncSession(role: .dialer, configuration: dialer.configuration()),
             acceptor: acceptorSession ?? SyncSession(role: .acceptor, configuration: acceptor.configuration()))
+        let acceptorHeads = try acceptor.store.heads(), dialerHeads = try dialer.store.heads()
         var queue: [(Side, SyncSession.Event)] = [
-            (.acceptor, .connected(vector: try acceptor.store.versionVector(), nowMilliseconds: TestNode.now)),
-            (.dialer, .connected(vector: try dialer.store.versionVector(), nowMilliseconds: TestNode.now)),
+            (.acceptor, .connected(vector: acceptorHeads.vector, heads: acceptorHeads.ids, nowMilliseconds: TestNode.now)),
+            (.dialer, .connected(vector: dialerHeads.vector, heads: dialerHeads.ids, nowMilliseconds: TestNode.now)),
         ]
         var decoders: [String: FrameDecoder] = ["dialer": FrameDecoder(), "acceptor": FrameDecoder()]
         while !queue.isEmpty {
@@ -109,6 +112,12 @@ struct SyncHarness {
                     let outcomes = try await node.store.append(entries, physicalMilliseconds: TestNode.now)
                     let result = AppendMapping.result(outcomes, vector: try node.store.versionVector())
                     queue.append((side, .appended(batch: batch, result)))
+                case let .compareHeads(vector, heads):
+                    queue.append((side, .headsCompared(divergent: try node.store.divergentEntries(vector, heads: heads))))
+                case let .checkEvidence(entries):
+                    let checked = try await node.store.recordEvidence(entries, physicalMilliseconds: TestNode.now)
+                    outcome.evidence[side == .dialer ? "dialer" : "acceptor", default: []].append(checked)
+                    queue.append((side, .evidenceChecked(AppendMapping.result(checked))))
                 case .established, .storeCertificates:
                     break
                 case .close:

@@ -188,6 +188,98 @@ import Testing
             == .heldBack(origin: "gd", vector: try bj.store.versionVector()))
     }
 
+    /// gd signs two branches and hands each to a different node (bj, zj).
+    func forkedOrigin(length: Int, otherLength: Int) async throws -> (a: [Entry], b: [Entry], bj: TestNode, zj: TestNode) {
+        for sub in ["a", "b"] {
+            try FileManager.default.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
+        }
+        let gdA = try TestNode("gd", province: "440000", directory: directory.appendingPathComponent("a"))
+        let gdB = try TestNode("gd", province: "440000", directory: directory.appendingPathComponent("b"))
+        let bj = try TestNode("bj", province: "110000", directory: directory)
+        let zj = try TestNode("zj", province: "330000", directory: directory)
+        for node in [bj, zj] {
+            try node.trust(gdA)
+            try node.trust(node === bj ? zj : bj)
+        }
+        try await gdA.issue(length, first: 0)
+        try await gdB.issue(otherLength, first: 500)
+        _ = try await SyncHarness.run(dialer: gdA, acceptor: bj)
+        _ = try await SyncHarness.run(dialer: gdB, acceptor: zj)
+        return (try gdA.store.entries(origin: "gd", after: 0, limit: 100), try gdB.store.entries(origin: "gd", after: 0, limit: 100),
+                bj, zj)
+    }
+
+    /// Two branches of equal length give equal vectors: only the heads tell them apart.
+    /// Each side sends its head entry as evidence; each then holds the proof.
+    @Test func equalLengthFork_isFoundByComparingHeads_andBothSidesKeepTheProof() async throws {
+        let fork = try await forkedOrigin(length: 3, otherLength: 3)
+        #expect(try fork.bj.store.versionVector() == fork.zj.store.versionVector())
+        let outcome = try await SyncHarness.run(dialer: fork.bj, acceptor: fork.zj)
+        #expect(outcome.dialer.closedBecause == nil && outcome.acceptor.closedBecause == nil)
+        for node in [fork.bj, fork.zj] {
+            let proofs = try node.store.equivocations()
+            #expect(proofs.map(\.seq) == [3])
+            #expect(Set(proofs.flatMap(\.entries).map(\.id)) == [fork.a[2].id, fork.b[2].id])
+        }
+        #expect(outcome.evidence.values.flatMap { $0 }.contains { if case .recorded = $0 { true } else { false } })
+    }
+
+    /// The control: the same history on both sides is no evidence of anything.
+    @Test func equalHeads_sendNoEvidence() async throws {
+        let fork = try await forkedOrigin(length: 3, otherLength: 3)
+        let sh = try TestNode("sh", province: "310000", directory: directory)
+        try sh.trust(fork.bj)
+        try sh.store.registerIssuerKey(keyID: fork.a[0].body.keyID, origin: "gd",
+                                       publicKey: try #require(fork.bj.store.issuerKeys()[fork.a[0].body.keyID]).publicKey)
+        #expect(try await sh.store.append(fork.a, physicalMilliseconds: TestNode.now) == [.appended, .appended, .appended])
+        let outcome = try await SyncHarness.run(dialer: fork.bj, acceptor: sh)
+        #expect(outcome.framesSent.values.flatMap { $0 }.allSatisfy { $0.kind != "equivocation" })
+        #expect(try sh.store.equivocations().isEmpty && fork.bj.store.equivocations().isEmpty)
+    }
+
+    /// A proof about entries this node never held flags the origin from the fork on:
+    /// entries before it are still stored, entries from it on are held back.
+    @Test func proofFromAPeer_flagsTheOriginFromTheForkOn() async throws {
+        let fork = try await forkedOrigin(length: 3, otherLength: 3)
+        let sh = try TestNode("sh", province: "310000", directory: directory)
+        try sh.store.registerIssuerKey(keyID: fork.a[0].body.keyID, origin: "gd",
+                                       publicKey: try #require(fork.bj.store.issuerKeys()[fork.a[0].body.keyID]).publicKey)
+        let recorded = try await sh.store.recordEvidence([fork.a[1], fork.b[1]], physicalMilliseconds: TestNode.now)
+        guard case let .recorded(proof) = recorded else { Issue.record("not recorded: \(recorded)"); return }
+        #expect(proof.seq == 2 && proof.held.id == fork.a[1].id && proof.other.id == fork.b[1].id)
+        #expect(try await sh.store.recordEvidence([fork.b[1], fork.a[1]], physicalMilliseconds: TestNode.now) == .known)
+        #expect(try await sh.store.append(fork.a, physicalMilliseconds: TestNode.now)
+            == [.appended, .refused(.equivocatingOrigin("gd")), .refused(.equivocatingOrigin("gd"))])
+        #expect(try sh.store.equivocations() == [proof])
+    }
+
+    @Test func evidenceWithABadSignature_isRefused_andNothingIsStored() async throws {
+        let fork = try await forkedOrigin(length: 2, otherLength: 2)
+        var signature = fork.b[1].signature
+        signature[5] ^= 0x01
+        let forged = try Entry(bodyBytes: fork.b[1].bodyBytes, signature: signature)
+        #expect(try await fork.bj.store.recordEvidence([forged], physicalMilliseconds: TestNode.now)
+            == .refused(.badSignature(origin: "gd", seq: 2)))
+        #expect(try fork.bj.store.equivocations().isEmpty)
+        #expect(AppendMapping.result(.refused(.badSignature(origin: "gd", seq: 2)))
+            == .refused(code: "bad_signature", detail: "entry gd#2 has an invalid signature"))
+    }
+
+    @Test func evidenceSignedByAnUnknownKey_provesNothing_andIsNotThePeersFault() async throws {
+        let fork = try await forkedOrigin(length: 2, otherLength: 2)
+        let sh = try TestNode("sh", province: "310000", directory: directory)
+        let outcome = try await sh.store.recordEvidence([fork.a[1], fork.b[1]], physicalMilliseconds: TestNode.now)
+        #expect(outcome == .unverifiable(keyID: fork.a[1].body.keyID, origin: "gd"))
+        #expect(AppendMapping.result(outcome) == .accepted)
+        #expect(try sh.store.equivocations().isEmpty)
+    }
+
+    @Test func evidenceThatMatchesTheHeldEntry_provesNothing() async throws {
+        let fork = try await forkedOrigin(length: 2, otherLength: 2)
+        #expect(try await fork.bj.store.recordEvidence([fork.a[1]], physicalMilliseconds: TestNode.now) == .consistent)
+        #expect(try fork.bj.store.equivocations().isEmpty)
+    }
+
     @Test func entriesOfAnUncertifiedOrigin_areHeldBack_notBlamedOnThePeer() {
         let vector = VersionVector(["bj": 1])
         #expect(AppendMapping.result([.refused(.unknownIssuerKey(keyID: "zj-00000000", origin: "zj"))], vector: vector)

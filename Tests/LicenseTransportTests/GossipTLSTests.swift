@@ -65,15 +65,19 @@ import Testing
     }
 
     func issue(_ node: Node, _ count: Int, province: String) async throws {
-        let events: [LicenseEvent] = (0..<count).map { n in
+        try await issue(store: node.store, signer: node.signer, count, province: province)
+    }
+
+    func issue(store: LedgerStore, signer: IssuerSigner, _ count: Int, province: String, firstHolder: Int = 0) async throws {
+        let events: [LicenseEvent] = (firstHolder..<firstHolder + count).map { n in
             let digits = "44030419900307" + String(format: "%03d", n % 1000)
             let number = digits + String(UnicodeScalar(ResidentID.checkCharacter(for: Array(digits.utf8)[...])))
             let id = try! ResidentID(number, today: Self.today)
             return .issue(.init(licenseType: "residence_permit", province: province,
                                 holderRef: HolderRef(id: id, key: Self.holderKey), holderMasked: id.masked,
-                                attributes: ["city": node.name, "address": "No. \(n)"], validFrom: Self.today, validUntil: nil))
+                                attributes: ["city": signer.origin, "address": "No. \(n)"], validFrom: Self.today, validUntil: nil))
         }
-        _ = try await node.store.author(events, signer: node.signer, catalog: Self.catalog,
+        _ = try await store.author(events, signer: signer, catalog: Self.catalog,
                                         physicalMilliseconds: Self.now, today: Self.today)
     }
 
@@ -192,6 +196,40 @@ import Testing
         }
         #expect(reason.code == "peer_unlisted_peer")
         #expect(try sh.store.entryCount() == 0)
+    }
+
+    /// gd signs two branches of equal length: bj holds one, zj and sh the other, in a line
+    /// bj – zj – sh. Vectors are equal, so only the heads show the fork; zj finds it with
+    /// bj, and sh, which never saw bj's branch, learns the proof from zj and flags gd.
+    @Test func equivocationProof_travelsToANodeThatNeverSawBothBranches() async throws {
+        let gdSigner = signer("gd")
+        var branches: [[Entry]] = []
+        for (index, branch) in ["gd-a", "gd-b"].enumerated() {
+            let store = try LedgerStore(path: directory.appendingPathComponent("\(branch).sqlite").path,
+                                        identity: .init(nodeID: "gd", province: "440000"))
+            try store.registerIssuerKey(keyID: gdSigner.keyID, origin: "gd", publicKey: gdSigner.key.publicKey)
+            try await issue(store: store, signer: gdSigner, 3, province: "440000", firstHolder: index * 500)
+            branches.append(try store.entries(origin: "gd", after: 0, limit: 10))
+        }
+        let bj = try node("bj", province: "110000", trusting: ["gd", "zj"])
+        let zj = try node("zj", province: "330000", trusting: ["gd", "bj", "sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd", "zj"])
+        _ = try await bj.store.append(branches[0], physicalMilliseconds: Self.now)
+        _ = try await zj.store.append(branches[1], physicalMilliseconds: Self.now)
+        _ = try await sh.store.append(branches[1], physicalMilliseconds: Self.now)
+        let learned = sh.gossip.hub.subscribeEquivocations()
+        let listener = try await zj.gossip.bind(host: "127.0.0.1", port: 0)
+        await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { _ = await sh.gossip.dial(.init(nodeID: "zj", host: "127.0.0.1", port: listener.port)) }
+            group.addTask { _ = await bj.gossip.dial(.init(nodeID: "zj", host: "127.0.0.1", port: listener.port)) }
+            for await _ in learned { break }
+            group.cancelAll()
+        }
+        let proofs = try sh.store.equivocations()
+        #expect(proofs.map(\.origin) == ["gd"] && proofs.map(\.seq) == [3])
+        #expect(Set(proofs.flatMap(\.entries).map(\.id)) == [branches[0][2].id, branches[1][2].id])
+        #expect(try zj.store.equivocations().map(\.seq) == [3])
     }
 
     @Test func nodeCertificate_namesItsNodeID() throws {

@@ -103,6 +103,14 @@ public nonisolated struct LXFrame: Sendable {
     set {kind = .certificates(newValue)}
   }
 
+  public var equivocation: LXEquivocationEvidence {
+    get {
+      if case .equivocation(let v)? = kind {return v}
+      return LXEquivocationEvidence()
+    }
+    set {kind = .equivocation(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -114,8 +122,27 @@ public nonisolated struct LXFrame: Sendable {
     case ping(LXPing)
     case pong(LXPong)
     case certificates(LXCertificateSet)
+    case equivocation(LXEquivocationEvidence)
 
   }
+
+  public init() {}
+}
+
+/// Evidence that an origin signed two different entries at one seq: one or two signed
+/// entries of one (origin, seq). Two entries with different ids are a proof anyone holding
+/// the root can check. One entry says "compare this with yours": the sender saw, from the
+/// receiver's vector heads, that the receiver holds a different entry at that position.
+/// A node that records a new proof sends it, with both entries, to every peer.
+public nonisolated struct LXEquivocationEvidence: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// 1 or 2, same origin and seq
+  public var entries: [LXSignedEntry] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
@@ -171,6 +198,25 @@ public nonisolated struct LXVectorAnnouncement: Sendable {
 
   /// sorted by origin
   public var components: [LXVersionVectorComponent] = []
+
+  /// For each origin in `components`, the id of the sender's entry at that seq, so that
+  /// two branches of one origin with equal length are told apart. May be empty.
+  public var heads: [LXOriginHead] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct LXOriginHead: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var origin: String = String()
+
+  /// 32 bytes: BLAKE2b-256 of the entry at the announced seq
+  public var id: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -271,7 +317,7 @@ fileprivate nonisolated let _protobuf_package = "lx.v1"
 
 nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Frame"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}vector\0\u{1}entries\0\u{1}ack\0\u{1}error\0\u{1}ping\0\u{1}pong\0\u{1}certificates\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}vector\0\u{1}entries\0\u{1}ack\0\u{1}error\0\u{1}ping\0\u{1}pong\0\u{1}certificates\0\u{1}equivocation\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -383,6 +429,19 @@ nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
           self.kind = .certificates(v)
         }
       }()
+      case 9: try {
+        var v: LXEquivocationEvidence?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .equivocation(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .equivocation(v)
+        }
+      }()
       default: break
       }
     }
@@ -426,6 +485,10 @@ nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
       guard case .certificates(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     }()
+    case .equivocation?: try {
+      guard case .equivocation(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    }()
     case nil: break
     }
     try unknownFields.traverse(visitor: &visitor)
@@ -433,6 +496,36 @@ nonisolated extension LXFrame: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
 
   public static func ==(lhs: LXFrame, rhs: LXFrame) -> Bool {
     if lhs.kind != rhs.kind {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension LXEquivocationEvidence: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EquivocationEvidence"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: LXEquivocationEvidence, rhs: LXEquivocationEvidence) -> Bool {
+    if lhs.entries != rhs.entries {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -520,7 +613,7 @@ nonisolated extension LXHello: SwiftProtobuf.Message, SwiftProtobuf._MessageImpl
 
 nonisolated extension LXVectorAnnouncement: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".VectorAnnouncement"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}components\0\u{1}heads\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -529,6 +622,7 @@ nonisolated extension LXVectorAnnouncement: SwiftProtobuf.Message, SwiftProtobuf
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.components) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.heads) }()
       default: break
       }
     }
@@ -538,11 +632,50 @@ nonisolated extension LXVectorAnnouncement: SwiftProtobuf.Message, SwiftProtobuf
     if !self.components.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.components, fieldNumber: 1)
     }
+    if !self.heads.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.heads, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: LXVectorAnnouncement, rhs: LXVectorAnnouncement) -> Bool {
     if lhs.components != rhs.components {return false}
+    if lhs.heads != rhs.heads {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension LXOriginHead: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".OriginHead"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}origin\0\u{1}id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.origin) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.id) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.origin.isEmpty {
+      try visitor.visitSingularStringField(value: self.origin, fieldNumber: 1)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularBytesField(value: self.id, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: LXOriginHead, rhs: LXOriginHead) -> Bool {
+    if lhs.origin != rhs.origin {return false}
+    if lhs.id != rhs.id {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
