@@ -9,13 +9,9 @@ import UnixSignals
 /// The gossip side of a configured node, as a lifecycle Service: accepts sessions on the
 /// gossip port and keeps a session up with every peer of peers.json, reconnecting with
 /// exponential backoff and jitter. SIGHUP reloads peers.json: new peers are dialled at
-/// once; a removed peer is not dialled again (its open session ends at its next close).
+/// once; a removed peer is not dialled again and its open sessions are closed (at their
+/// next tick, within a second).
 final class GossipService: Service {
-    /// Backoff between dial attempts to one peer.
-    static let reconnectMillisecondsMin: UInt64 = 100
-    static let reconnectMillisecondsMax: UInt64 = 30_000
-    /// A session that lasted this long resets the backoff.
-    static let stableSessionMilliseconds: UInt64 = 10_000
     /// Anti-entropy: every this often, one random live session re-announces this node's
     /// vector, so both sides re-plan and repair anything a push missed.
     static let antiEntropyMilliseconds: UInt64 = 10_000
@@ -83,11 +79,17 @@ final class GossipService: Service {
             return []
         }
         let peers = loaded.peers.map { GossipNode.Peer(nodeID: $0.nodeID, host: $0.host, port: $0.port) }
-        return listed.withLock { current in
+        let (fresh, removed) = listed.withLock { current in
             let fresh = peers.filter { current[$0.nodeID] != $0 }
+            let removed = current.keys.filter { id in !peers.contains { $0.nodeID == id } }
             current = Dictionary(uniqueKeysWithValues: peers.map { ($0.nodeID, $0) })
-            return fresh
+            return (fresh, removed)
         }
+        for id in removed.sorted() {
+            logger.notice("peer removed from the peer list; closing its sessions", metadata: ["peer.id": "\(id)"])
+            node.board.closeSessions(with: id, reason: .unlistedPeer(id))
+        }
+        return fresh
     }
 
     private func isListed(_ peer: GossipNode.Peer) -> Bool {
@@ -95,18 +97,6 @@ final class GossipService: Service {
     }
 
     private func maintain(_ peer: GossipNode.Peer) async {
-        var delay = Self.reconnectMillisecondsMin
-        var random = SystemRandomNumberGenerator()
-        while !Task.isCancelled && isListed(peer) {
-            let started = ContinuousClock.now
-            let reason = await node.dial(peer)
-            let lasted = started.duration(to: .now)
-            if lasted >= .milliseconds(Self.stableSessionMilliseconds) { delay = Self.reconnectMillisecondsMin }
-            logger.debug("session with peer ended", metadata: ["peer.id": "\(peer.nodeID)", "reason": "\(reason.code)"])
-            // Full jitter within [delay/2, delay], so peers that fail together do not retry together.
-            let wait = delay / 2 + UInt64.random(in: 0...(delay / 2), using: &random)
-            try? await Task.sleep(for: .milliseconds(wait))
-            delay = min(delay * 2, Self.reconnectMillisecondsMax)
-        }
+        await node.keepConnected(to: peer, while: { self.isListed(peer) })
     }
 }

@@ -9,6 +9,8 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongPeer(expected: String, got: String)
     case selfConnection
     case unlistedPeer(String)
+    /// Two sessions with one peer: the one dialed by the node with the smaller id is kept.
+    case duplicateSession(peer: String)
     case batchTooLarge(entries: Int, limit: Int)
     case tooManyBatchesInFlight(limit: Int)
     case batchNotConsecutive(String)
@@ -28,6 +30,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case .wrongPeer: "wrong_peer"
         case .selfConnection: "self_connection"
         case .unlistedPeer: "unlisted_peer"
+        case .duplicateSession: "duplicate_session"
         case .batchTooLarge: "batch_too_large"
         case .tooManyBatchesInFlight: "too_many_batches_in_flight"
         case .batchNotConsecutive: "batch_not_consecutive"
@@ -49,6 +52,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .wrongPeer(expected, got): "peer says it is '\(got)', expected '\(expected)'"
         case .selfConnection: "connected to itself"
         case let .unlistedPeer(id): "node '\(id)' is not in this node's peer list"
+        case let .duplicateSession(peer): "another session with '\(peer)' is kept (the one dialed by the node with the smaller id)"
         case let .batchTooLarge(entries, limit): "batch of \(entries) entries exceeds the agreed \(limit)"
         case let .tooManyBatchesInFlight(limit): "more than \(limit) unacknowledged batches"
         case let .batchNotConsecutive(detail): "batch is not one origin's consecutive entries: \(detail)"

@@ -11,20 +11,6 @@ import NIOSSL
 /// session. Frames are read only as fast as they are handled (the reader waits until
 /// the session has taken its bytes), and a batch is appended before the next is read, so
 /// a fast peer cannot make memory grow.
-/// A request to re-announce, taken by the session's next tick.
-final class AnnounceFlag: Sendable {
-    private let requested = Mutex(false)
-
-    func set() { requested.withLock { $0 = true } }
-
-    func take() -> Bool {
-        requested.withLock { value in
-            defer { value = false }
-            return value
-        }
-    }
-}
-
 struct GossipConnection {
     enum Input: Sendable {
         case bytes(ByteBuffer)
@@ -57,7 +43,7 @@ struct GossipConnection {
         // Subscribe before the first vector is read, so no local append falls in between.
         let updates = hub.subscribe()
         let proofs = hub.subscribeEquivocations()
-        let announceRequested = AnnounceFlag()
+        let control = SessionControl()
         defer {
             if let registration { board.unregister(registration) }
             // Whatever ended the session (an error, a cancellation), the board must say so.
@@ -105,12 +91,14 @@ struct GossipConnection {
                         drainedSignal.finish()
                     }
                     /// Lets queued frames (an error frame before a close) reach the socket,
-                    /// for at most a few seconds.
+                    /// for at most 5 s, or the idle timeout if shorter (a peer that has not
+                    /// been heard from for that long will not read them either).
+                    let flushMilliseconds = min(5000, session.configuration.idleTimeoutMilliseconds)
                     func flush() async {
                         writer.finish()
                         await withTaskGroup(of: Void.self) { race in
                             race.addTask { for await _ in drained {} }
-                            race.addTask { try? await Task.sleep(for: .seconds(5)) }
+                            race.addTask { try? await Task.sleep(for: .milliseconds(flushMilliseconds)) }
                             await race.next()
                             race.cancelAll()
                         }
@@ -155,7 +143,11 @@ struct GossipConnection {
                             pending += session.handle(.localVectorChanged(vector))
                         case .tick:
                             pending += session.handle(.tick(nowMilliseconds: clock()))
-                            if announceRequested.take() { pending += try announce(&session) }
+                            if let reason = control.takeClose() {
+                                pending += session.failFromTransport(reason)
+                            } else if control.takeAnnounce() {
+                                pending += try announce(&session)
+                            }
                         case .announce:
                             pending += try announce(&session)
                         case let .equivocation(entries):
@@ -202,7 +194,9 @@ struct GossipConnection {
                                                                                   got: peer.nodeID))
                                 } else if !allowed(peer.nodeID) {
                                     pending = session.failFromTransport(.unlistedPeer(peer.nodeID))
-                                } else {
+                                } else if let id = board.register(nodeID: peer.nodeID, dialedHere: session.role == .dialer,
+                                                                  localNodeID: session.configuration.nodeID, control: control) {
+                                    registration = id
                                     logger.info("gossip session established")
                                     peerID = peer.nodeID
                                     board.update(peer.nodeID, now: clock()) { status in
@@ -211,9 +205,6 @@ struct GossipConnection {
                                         status.sinceMilliseconds = clock()
                                         status.lastError = nil
                                     }
-                                    // Non-blocking: the next tick announces; a busy or ended
-                                    // session never stalls the anti-entropy task.
-                                    registration = board.register(nodeID: peer.nodeID) { announceRequested.set() }
                                     // Certificates travel with the gossip: send ours before our vector.
                                     if let root {
                                         let held = try store.certificates(root: root).map {
@@ -228,6 +219,8 @@ struct GossipConnection {
                                     for proof in try store.earliestEquivocations() {
                                         pending += session.handle(.equivocationFound(proof.entries))
                                     }
+                                } else {
+                                    pending = session.failFromTransport(.duplicateSession(peer: peer.nodeID))
                                 }
                             case let .storeCertificates(list):
                                 guard let root else { continue }
@@ -244,7 +237,7 @@ struct GossipConnection {
                                 if learned > 0 {
                                     logger.info("learned issuer certificates", metadata: ["count": "\(learned)"])
                                     // Entries held back for want of these keys: ask for them again.
-                                    announceRequested.set()
+                                    control.requestAnnounce()
                                 }
                             case let .close(reason):
                                 logger.notice("gossip session closed", metadata: ["reason": "\(reason)"])

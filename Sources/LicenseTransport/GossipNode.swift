@@ -22,6 +22,10 @@ public struct GossipTLS: Sendable {
         var client = TLSConfiguration.makeClientConfiguration()
         client.certificateChain = chain
         client.privateKey = key
+        // A peer that does not answer close_notify within a second is gone (a dead route):
+        // do not hold the connection, and the dialer's next attempt, for NIOSSL's default 5 s.
+        server.shutdownTimeout = .seconds(1)
+        client.shutdownTimeout = .seconds(1)
         server.minimumTLSVersion = .tlsv13
         server.maximumTLSVersion = .tlsv13
         server.certificateVerification = .noHostnameVerification
@@ -73,13 +77,18 @@ public final class GossipNode: Sendable {
     let clock: @Sendable () -> UInt64
     let logger: Logger
     let tickMilliseconds: UInt64
+    let keepaliveMilliseconds: UInt64
+    let idleTimeoutMilliseconds: UInt64
 
     /// The trust anchor: with it, sessions exchange issuer certificates.
     let root: PublicKey?
 
     public init(store: LedgerStore, nodeID: String, province: String, tls: GossipTLS, hub: VectorHub,
                 board: PeerBoard = PeerBoard(), root: PublicKey? = nil, clock: @escaping @Sendable () -> UInt64,
-                logger: Logger, tickMilliseconds: UInt64 = 1000) {
+                logger: Logger, tickMilliseconds: UInt64 = 1000, keepaliveMilliseconds: UInt64 = 15_000,
+                idleTimeoutMilliseconds: UInt64 = 60_000) {
+        self.keepaliveMilliseconds = keepaliveMilliseconds
+        self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         self.board = board
         self.root = root
         self.store = store
@@ -122,14 +131,50 @@ public final class GossipNode: Sendable {
                         return (wrapped, channel) as (NIOAsyncChannel<ByteBuffer, ByteBuffer>, any Channel)
                     }
                 }
-            var configuration = SyncSession.Configuration(nodeID: nodeID, province: province, expectedPeer: peer.nodeID)
-            configuration.batchEntriesMax = GossipNode.batchEntriesMax
-            return await run(connection, session: SyncSession(role: .dialer, configuration: configuration))
+            return await run(connection, session: SyncSession(role: .dialer, configuration: sessionConfiguration(expecting: peer.nodeID)))
         } catch {
             logger.debug("dial failed", metadata: ["peer.id": "\(peer.nodeID)", "error": "\(error)"])
             board.recordUnreachable(peer.nodeID, error: "cannot connect to \(peer.host):\(peer.port): \(error)", now: clock())
             return .peerReported(code: "unreachable", message: "\(error)")
         }
+    }
+
+    /// Backoff between dial attempts to one peer: doubles from `minimum` to `maximum`; a
+    /// session that lasted `stable` resets it.
+    public struct Backoff: Sendable {
+        public var minimum: Duration = .milliseconds(100)
+        public var maximum: Duration = .seconds(30)
+        public var stable: Duration = .seconds(10)
+
+        public init() {}
+    }
+
+    /// Keeps a session up with `peer` while `wanted()` holds: dials, and when the session
+    /// ends (closed, dropped, timed out, refused), dials again after the backoff, drawn
+    /// uniformly from its upper half so that peers that fail together do not retry together.
+    /// `ended` hears why each session ended.
+    public func keepConnected(to peer: Peer, backoff: Backoff = Backoff(), while wanted: @Sendable () -> Bool,
+                              ended: @Sendable (SyncError) -> Void = { _ in }) async {
+        var delay = backoff.minimum
+        var random = SystemRandomNumberGenerator()
+        while !Task.isCancelled && wanted() {
+            let started = ContinuousClock.now
+            let reason = await dial(peer)
+            if started.duration(to: .now) >= backoff.stable { delay = backoff.minimum }
+            logger.debug("session with peer ended", metadata: ["peer.id": "\(peer.nodeID)", "reason": "\(reason.code)"])
+            ended(reason)
+            let wait = delay / 2 + (delay / 2) * Double.random(in: 0...1, using: &random)
+            try? await Task.sleep(for: wait)
+            delay = min(delay * 2, backoff.maximum)
+        }
+    }
+
+    func sessionConfiguration(expecting peer: String? = nil) -> SyncSession.Configuration {
+        var configuration = SyncSession.Configuration(nodeID: nodeID, province: province, expectedPeer: peer)
+        configuration.batchEntriesMax = GossipNode.batchEntriesMax
+        configuration.keepaliveMilliseconds = keepaliveMilliseconds
+        configuration.idleTimeoutMilliseconds = idleTimeoutMilliseconds
+        return configuration
     }
 
     func run(_ connection: Connection, session: SyncSession) async -> SyncError {
@@ -158,9 +203,7 @@ public struct GossipListener: Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in connections {
                     group.addTask {
-                        var configuration = SyncSession.Configuration(nodeID: node.nodeID, province: node.province)
-                        configuration.batchEntriesMax = GossipNode.batchEntriesMax
-                        _ = await node.run(connection, session: SyncSession(role: .acceptor, configuration: configuration))
+                        _ = await node.run(connection, session: SyncSession(role: .acceptor, configuration: node.sessionConfiguration()))
                     }
                 }
             }

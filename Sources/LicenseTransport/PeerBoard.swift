@@ -1,5 +1,6 @@
 import Foundation
 import LicenseCore
+import LicenseSync
 import Synchronization
 
 /// What a node knows about each peer, for `licensectl peers` and `status`: connection
@@ -40,10 +41,37 @@ public struct PeerStatus: Sendable, Equatable, Codable {
     }
 }
 
+/// Requests to a running session from outside it (anti-entropy, a peer list reload, a
+/// duplicate session), taken by the session's next tick.
+final class SessionControl: Sendable {
+    private let requests = Mutex<(announce: Bool, close: SyncError?)>((false, nil))
+
+    func requestAnnounce() { requests.withLock { $0.announce = true } }
+
+    func requestClose(_ reason: SyncError) { requests.withLock { $0.close = $0.close ?? reason } }
+
+    func takeAnnounce() -> Bool {
+        requests.withLock { value in
+            defer { value.announce = false }
+            return value.announce
+        }
+    }
+
+    func takeClose() -> SyncError? {
+        requests.withLock { $0.close }
+    }
+}
+
 public final class PeerBoard: Sendable {
+    private struct LiveSession {
+        let nodeID: String
+        let dialedHere: Bool
+        let control: SessionControl
+    }
+
     private let peers = Mutex<[String: PeerStatus]>([:])
-    /// Live sessions' anti-entropy triggers, by a session number.
-    private let announcers = Mutex<[Int: (nodeID: String, trigger: @Sendable () -> Void)]>([:])
+    /// Established sessions, by a session number.
+    private let live = Mutex<[Int: LiveSession]>([:])
     private let nextSession = Mutex(0)
 
     public init() {}
@@ -70,27 +98,45 @@ public final class PeerBoard: Sendable {
         }
     }
 
-    func register(nodeID: String, trigger: @escaping @Sendable () -> Void) -> Int {
-        let id = nextSession.withLock { value in
-            value += 1
-            return value
+    /// Registers an established session. One session per pair of nodes: when both have
+    /// dialed, each side keeps the session dialed by the node with the smaller id (both
+    /// sides decide alike, whatever order the sessions came up in). Returns nil when this
+    /// session is the one to drop; a registered session displaces the other, which is
+    /// asked to close.
+    func register(nodeID: String, dialedHere: Bool, localNodeID: String, control: SessionControl) -> Int? {
+        let preferred = dialedHere == (localNodeID < nodeID)
+        return live.withLock { sessions in
+            let others = sessions.filter { $0.value.nodeID == nodeID }
+            if !others.isEmpty && !preferred { return nil }
+            for other in others.values { other.control.requestClose(.duplicateSession(peer: nodeID)) }
+            let id = nextSession.withLock { value in
+                value += 1
+                return value
+            }
+            sessions[id] = LiveSession(nodeID: nodeID, dialedHere: dialedHere, control: control)
+            return id
         }
-        announcers.withLock { $0[id] = (nodeID, trigger) }
-        return id
     }
 
     func unregister(_ id: Int) {
-        _ = announcers.withLock { $0.removeValue(forKey: id) }
+        _ = live.withLock { $0.removeValue(forKey: id) }
+    }
+
+    /// Asks every session with `nodeID` to close (it was removed from the peer list).
+    public func closeSessions(with nodeID: String, reason: SyncError) {
+        for session in live.withLock({ Array($0.values) }) where session.nodeID == nodeID {
+            session.control.requestClose(reason)
+        }
     }
 
     /// Anti-entropy: asks one live session, chosen by `pick` among `count`, to announce
     /// this node's vector, so that both sides re-plan. Returns the peer asked, if any.
     @discardableResult
     public func announceToOne(pick: (Int) -> Int) -> String? {
-        let live = announcers.withLock { Array($0.values) }.sorted { $0.nodeID < $1.nodeID }
-        guard !live.isEmpty else { return nil }
-        let chosen = live[pick(live.count) % live.count]
-        chosen.trigger()
+        let sessions = live.withLock { Array($0.values) }.sorted { $0.nodeID < $1.nodeID }
+        guard !sessions.isEmpty else { return nil }
+        let chosen = sessions[pick(sessions.count) % sessions.count]
+        chosen.control.requestAnnounce()
         return chosen.nodeID
     }
 }

@@ -89,6 +89,19 @@ struct NetworkProcessTests {
             }
             #expect(try CLI.run("verify-ledger", "--data-dir", network.data(id)).status == 0)
         }
+
+        // SIGHUP after sh is taken out of bj's peer list: bj closes sh's open session and
+        // refuses its redials.
+        try network.writePeers("bj", ["gd"])
+        daemons["bj"]!.signal(SIGHUP)
+        var shSeenByBJ: [String: Any] = [:]
+        for _ in 0..<600 {
+            let peers = try CLI.run("peers", "--data-dir", network.data("bj"), "--json").json?["peers"] as? [[String: Any]] ?? []
+            shSeenByBJ = peers.first { $0["node_id"] as? String == "sh" } ?? [:]
+            if shSeenByBJ["connected"] as? Bool == false { break }
+        }
+        #expect(shSeenByBJ["connected"] as? Bool == false)
+        #expect((shSeenByBJ["last_error"] as? String)?.contains("not in this node's peer list") == true, "\(shSeenByBJ)")
         for daemon in daemons.values { #expect(daemon.stop(signal: SIGTERM) == 0) }
     }
 }

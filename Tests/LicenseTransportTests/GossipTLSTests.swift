@@ -37,7 +37,8 @@ import Testing
 
     /// A node whose TLS certificate names `certifiedAs` (its own name unless a test lies).
     func node(_ name: String, province: String, certifiedAs: String? = nil, ca: TransportPKI.Issued = GossipTLSTests.ca,
-              trusting others: [String], root: SigningKey? = nil) throws -> Node {
+              trusting others: [String], root: SigningKey? = nil, fast: Bool = false,
+              idleTimeoutMilliseconds: UInt64 = 60_000) throws -> Node {
         let signer = signer(name)
         let store = try LedgerStore(path: directory.appendingPathComponent("\(name).sqlite").path,
                                     identity: .init(nodeID: name, province: province))
@@ -45,11 +46,7 @@ import Testing
             let s = self.signer(other)
             try store.registerIssuerKey(keyID: s.keyID, origin: other, publicKey: s.key.publicKey)
         }
-        let issued = try TransportPKI.makeNode(nodeID: certifiedAs ?? name, caCertificatePEM: ca.certificatePEM,
-                                               caKeyPEM: ca.privateKeyPEM, notBefore: Date(timeIntervalSinceNow: -60), days: 10)
-        // Every node trusts the shared network CA, whatever signed its own certificate.
-        let tls = try GossipTLS(caCertificatePEM: Self.ca.certificatePEM, certificatePEM: issued.certificatePEM,
-                                privateKeyPEM: issued.privateKeyPEM)
+        let tls = try tls(for: certifiedAs ?? name, ca: ca)
         var logger = Logger(label: "test.\(name)")
         logger.logLevel = .critical
         if let root {
@@ -60,8 +57,24 @@ import Testing
                 rootKeyID: RootKeyID.derive(root.publicKey)), root: root))
         }
         let gossip = GossipNode(store: store, nodeID: name, province: province, tls: tls, hub: VectorHub(),
-                                root: root?.publicKey, clock: { GossipTLSTests.now }, logger: logger)
+                                root: root?.publicKey, clock: fast ? Self.wallClock : Self.fixedClock, logger: logger,
+                                tickMilliseconds: fast ? 20 : 1000,
+                                keepaliveMilliseconds: min(15_000, idleTimeoutMilliseconds / 10),
+                                idleTimeoutMilliseconds: idleTimeoutMilliseconds)
         return Node(name: name, signer: signer, store: store, gossip: gossip)
+    }
+
+    static let fixedClock: @Sendable () -> UInt64 = { GossipTLSTests.now }
+    /// Keepalive and idle timeout need time to pass: fast nodes read the real clock.
+    static let wallClock: @Sendable () -> UInt64 = { UInt64(Date().timeIntervalSince1970 * 1000) }
+
+    /// TLS for a node whose certificate names `nodeID`, issued by `ca`; every node trusts
+    /// the shared network CA, whatever signed its own certificate.
+    func tls(for nodeID: String, ca: TransportPKI.Issued = GossipTLSTests.ca) throws -> GossipTLS {
+        let issued = try TransportPKI.makeNode(nodeID: nodeID, caCertificatePEM: ca.certificatePEM,
+                                               caKeyPEM: ca.privateKeyPEM, notBefore: Date(timeIntervalSinceNow: -60), days: 10)
+        return try GossipTLS(caCertificatePEM: Self.ca.certificatePEM, certificatePEM: issued.certificatePEM,
+                             privateKeyPEM: issued.privateKeyPEM)
     }
 
     func issue(_ node: Node, _ count: Int, province: String) async throws {
@@ -230,6 +243,112 @@ import Testing
         #expect(proofs.map(\.origin) == ["gd"] && proofs.map(\.seq) == [3])
         #expect(Set(proofs.flatMap(\.entries).map(\.id)) == [branches[0][2].id, branches[1][2].id])
         #expect(try zj.store.equivocations().map(\.seq) == [3])
+    }
+
+    static let quickBackoff: GossipNode.Backoff = {
+        var backoff = GossipNode.Backoff()
+        backoff.minimum = .milliseconds(10)
+        backoff.maximum = .milliseconds(100)
+        return backoff
+    }()
+
+    /// The TCP connection is cut under a live session: the dialer's session ends, it dials
+    /// again, and entries written after the cut arrive over the new session.
+    @Test func droppedConnection_isRedialed_andSyncResumes() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"], fast: true)
+        let sh = try node("sh", province: "310000", trusting: ["gd"], fast: true)
+        try await issue(sh, 10, province: "310000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let proxy = try await TCPProxy(to: "127.0.0.1", port: listener.port)
+        let (endings, ended) = AsyncStream.makeStream(of: SyncError.self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { try await proxy.serve() }
+            group.addTask {
+                await gd.gossip.keepConnected(to: .init(nodeID: "sh", host: "127.0.0.1", port: proxy.port),
+                                              backoff: Self.quickBackoff, while: { true }, ended: { ended.yield($0) })
+            }
+            try await waitUntil(gd, holds: VersionVector(["sh": 10]))
+            proxy.dropAll()
+            var iterator = endings.makeAsyncIterator()
+            let reason = await iterator.next()
+            #expect(reason?.code == "peer_closed")
+            // Written while no session is up: only a new session can carry it.
+            try await issue(store: sh.store, signer: sh.signer, 5, province: "310000", firstHolder: 100)
+            try await waitUntil(gd, holds: VersionVector(["sh": 15]))
+            group.cancelAll()
+        }
+        #expect(try gd.store.ledgerDigest() == sh.store.ledgerDigest())
+    }
+
+    /// A link that silently stops carrying bytes (a dead route): keepalives go unanswered,
+    /// the session ends in an idle timeout, and once the route is back the dialer's next
+    /// session catches up.
+    @Test func blackholedLink_endsInIdleTimeout_andTheNextSessionCatchesUp() async throws {
+        // gd pings every 100 ms (sh's pongs keep it alive) and gives up after 1 s of silence,
+        // margin enough for a loaded machine; sh waits a minute, so gd's timeout comes first.
+        let gd = try node("gd", province: "440000", trusting: ["sh"], fast: true, idleTimeoutMilliseconds: 1000)
+        let sh = try node("sh", province: "310000", trusting: ["gd"], fast: true)
+        try await issue(sh, 10, province: "310000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let proxy = try await TCPProxy(to: "127.0.0.1", port: listener.port)
+        let (endings, ended) = AsyncStream.makeStream(of: SyncError.self)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { try await proxy.serve() }
+            group.addTask {
+                await gd.gossip.keepConnected(to: .init(nodeID: "sh", host: "127.0.0.1", port: proxy.port),
+                                              backoff: Self.quickBackoff, while: { true }, ended: { ended.yield($0) })
+            }
+            try await waitUntil(gd, holds: VersionVector(["sh": 10]))
+            proxy.blackhole(true)
+            var iterator = endings.makeAsyncIterator()
+            let reason = await iterator.next()
+            #expect(reason?.code == "idle_timeout")
+            try await issue(store: sh.store, signer: sh.signer, 5, province: "310000", firstHolder: 100)
+            proxy.blackhole(false)
+            try await waitUntil(gd, holds: VersionVector(["sh": 15]))
+            group.cancelAll()
+        }
+    }
+
+    /// Both nodes dial each other: each side keeps the session dialed by the smaller id
+    /// ("gd" < "sh"), the other ends as a duplicate, and the kept one goes on syncing.
+    @Test func twoNodesDialingEachOther_keepOneSession() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"], fast: true)
+        let sh = try node("sh", province: "310000", trusting: ["gd"], fast: true)
+        let gdListener = try await gd.gossip.bind(host: "127.0.0.1", port: 0)
+        let shListener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await gdListener.serve() }
+            group.addTask { try await shListener.serve() }
+            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: shListener.port)) }
+            let dropped = await sh.gossip.dial(.init(nodeID: "gd", host: "127.0.0.1", port: gdListener.port))
+            #expect(["duplicate_session", "peer_duplicate_session"].contains(dropped.code))
+            try await issue(sh, 5, province: "310000")
+            sh.gossip.hub.publish(try sh.store.versionVector())
+            try await waitUntil(gd, holds: VersionVector(["sh": 5]))
+            #expect(gd.gossip.board.snapshot().map(\.sessions) == [1])
+            group.cancelAll()
+        }
+    }
+
+    /// A peer removed from the peer list (what SIGHUP does) loses its open session.
+    @Test func closingAPeersSessions_endsThemWithTheReason() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"], fast: true)
+        let sh = try node("sh", province: "310000", trusting: ["gd"], fast: true)
+        try await issue(sh, 3, province: "310000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        let reason = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            async let reason = gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port))
+            try await waitUntil(gd, holds: VersionVector(["sh": 3]))
+            sh.gossip.board.closeSessions(with: "gd", reason: .unlistedPeer("gd"))
+            let ended = await reason
+            group.cancelAll()
+            return ended
+        }
+        #expect(reason == .peerReported(code: "unlisted_peer", message: "node 'gd' is not in this node's peer list"))
     }
 
     @Test func nodeCertificate_namesItsNodeID() throws {
