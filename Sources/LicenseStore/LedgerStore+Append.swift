@@ -58,13 +58,33 @@ extension LedgerStore {
     /// origin's head. Entries are processed in order, so a batch may carry a whole chain.
     /// Returns one outcome per entry, after the commit.
     public func append(_ entries: [Entry], physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
-        // Signatures are checked first, on every core: a pure function of the entry's bytes
-        // and a key. Inside the transaction each entry's key is looked up again, so a
-        // signature counts only under the key the ledger binds to the entry's origin then.
-        let checked = Self.signatureChecks(entries, keys: try issuerKeys())
-        return try await runAsync {
+        try await append(try await checkSignatures(entries), physicalMilliseconds: physicalMilliseconds)
+    }
+
+    /// Entries whose signatures were checked ahead of their append (`checkSignatures`).
+    public struct CheckedBatch: Sendable {
+        public let entries: [Entry]
+        let checks: [SignatureCheck?]
+    }
+
+    /// Checks the entries' signatures on every core, off the caller's thread: a pure
+    /// function of the entries' bytes and the keys known now. A sync session checks the
+    /// next batch while the one before it is being appended.
+    public func checkSignatures(_ entries: [Entry]) async throws(StoreError) -> CheckedBatch {
+        let keys = try issuerKeys()
+        let checks = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: Self.signatureChecks(entries, keys: keys)) }
+        }
+        return CheckedBatch(entries: entries, checks: checks)
+    }
+
+    /// Appends a checked batch. Inside the transaction each entry's key is looked up
+    /// again, so a signature counts only under the key the ledger binds to the entry's
+    /// origin then; one checked under another key is checked again.
+    public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
+        try await runAsync {
             try await pool.write { db in
-                try self.appendInTransaction(entries, signatureValid: checked, keys: try Self.issuerKeys(db),
+                try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try Self.issuerKeys(db),
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
@@ -102,6 +122,15 @@ extension LedgerStore {
     ) throws -> [AppendOutcome] {
 
         var heads: [String: (seq: UInt64, id: EntryID, hlc: HybridTimestamp)] = [:]
+        // Where each origin's flag starts (its lowest proof), read once per origin and
+        // lowered when this batch finds a proof.
+        var flags: [String: UInt64?] = [:]
+        func flaggedFrom(_ origin: String) throws -> UInt64? {
+            if let known = flags[origin] { return known }
+            let seq = try Self.lowestProof(of: origin, db)
+            flags[origin] = seq
+            return seq
+        }
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
         for (index, entry) in entries.enumerated() {
@@ -127,12 +156,13 @@ extension LedgerStore {
                     // Two validly signed entries at one position: keep the proof.
                     if let held = try Self.entry(origin: body.origin, seq: body.seq, db) {
                         try Self.saveProof(held: held, other: entry, detectedMilliseconds: physicalMilliseconds, db)
+                        flags[body.origin] = min(try flaggedFrom(body.origin) ?? body.seq, body.seq)
                     }
                     outcomes.append(.refused(.conflict(origin: body.origin, seq: body.seq)))
                 }
                 continue
             }
-            if try Self.isEquivocating(body.origin, atOrBefore: body.seq, db) {
+            if try flaggedFrom(body.origin).map({ $0 <= body.seq }) ?? false {
                 // The origin's chain forked; entries after the fork are not exchanged until
                 // operators resolve it.
                 outcomes.append(.refused(.equivocatingOrigin(body.origin)))

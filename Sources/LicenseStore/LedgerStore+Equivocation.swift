@@ -133,10 +133,11 @@ extension LedgerStore {
                          arguments: [origin, Int64(seq)]).map(Self.entry)
     }
 
-    /// Whether `origin` is flagged at or before `seq`: its entries from a fork on are held back.
-    static func isEquivocating(_ origin: String, atOrBefore seq: UInt64, _ db: Database) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM equivocations WHERE origin = ? AND seq <= ?)"),
-                          arguments: [origin, Int64(seq)]) ?? false
+    /// The lowest seq at which `origin` is proven to have forked: its entries from there
+    /// on are held back. Nil when it is not flagged.
+    static func lowestProof(of origin: String, _ db: Database) throws -> UInt64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(seq) FROM equivocations WHERE origin = ?"),
+                           arguments: [origin]).map(UInt64.init)
     }
 
     static func proofExists(origin: String, seq: UInt64, _ db: Database) throws -> Bool {

@@ -394,19 +394,27 @@ public final class LedgerStore: Sendable {
         }
     }
 
-    /// Like `entries(origin:after:limit:)`, but stops before the entries' bytes (body
-    /// and signature) pass `bytesMax`; the first entry is always returned. What a sync
-    /// session reads to fill one batch.
-    public func entries(origin: String, after: UInt64, limit: Int, bytesMax: Int) throws(StoreError) -> [Entry] {
-        let candidates = try entries(origin: origin, after: after, limit: limit)
-        var total = 0
-        var out: [Entry] = []
-        for entry in candidates {
-            total += entry.bodyBytes.count + entry.signature.count
-            if total > bytesMax && !out.isEmpty { break }
-            out.append(entry)
+    /// Up to `limit` entries of `origin` with seq greater than `after`, as stored (not
+    /// decoded), stopping before their bytes (body and signature) pass `bytesMax`; the
+    /// first entry is always returned. What a sync session reads to fill one batch.
+    public func storedEntries(origin: String, after: UInt64, limit: Int, bytesMax: Int) throws(StoreError) -> [StoredEntry] {
+        try run {
+            try pool.read { db in
+                var total = 0
+                var out: [StoredEntry] = []
+                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                    SELECT seq, body, signature FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?
+                    """), arguments: [origin, Int64(after), limit])
+                while let row = try rows.next() {
+                    let body: Data = row["body"], signature: Data = row["signature"]
+                    total += body.count + signature.count
+                    if total > bytesMax && !out.isEmpty { break }
+                    out.append(StoredEntry(origin: origin, seq: UInt64(row["seq"] as Int64), bodyBytes: [UInt8](body),
+                                           signature: [UInt8](signature)))
+                }
+                return out
+            }
         }
-        return out
     }
 
     // MARK: - Helpers

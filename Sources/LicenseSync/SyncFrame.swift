@@ -9,6 +9,9 @@ public enum SyncFrame: Equatable, Sendable {
     /// sender's entry at its seq (two branches of equal length differ only there).
     case vector(VersionVector, heads: [String: EntryID] = [:])
     case entries(batch: UInt64, [Entry])
+    /// The same frame as `entries`, built from stored bytes that are not decoded again
+    /// (what a node sends); it is received as `entries`.
+    case entryBytes(batch: UInt64, [StoredEntry])
     case ack(batch: UInt64, VersionVector)
     case error(code: String, message: String)
     case ping(UInt64)
@@ -59,7 +62,7 @@ public enum SyncFrame: Equatable, Sendable {
         switch self {
         case .hello: "hello"
         case .vector: "vector"
-        case .entries: "entries"
+        case .entries, .entryBytes: "entries"
         case .ack: "ack"
         case .error: "error"
         case .ping: "ping"
@@ -93,7 +96,12 @@ public enum SyncFrame: Equatable, Sendable {
         case let .entries(batch, entries):
             var m = LXEntryBatch()
             m.batch = batch
-            m.entries = entries.map(Self.signed)
+            m.entries = entries.map { Self.signed($0.bodyBytes, $0.signature) }
+            frame.kind = .entries(m)
+        case let .entryBytes(batch, entries):
+            var m = LXEntryBatch()
+            m.batch = batch
+            m.entries = entries.map { Self.signed($0.bodyBytes, $0.signature) }
             frame.kind = .entries(m)
         case let .ack(batch, vector):
             var m = LXAcknowledgement()
@@ -124,7 +132,7 @@ public enum SyncFrame: Equatable, Sendable {
             frame.kind = .certificates(m)
         case let .equivocation(entries):
             var m = LXEquivocationEvidence()
-            m.entries = entries.map(Self.signed)
+            m.entries = entries.map { Self.signed($0.bodyBytes, $0.signature) }
             frame.kind = .equivocation(m)
         }
         do {
@@ -185,10 +193,10 @@ public enum SyncFrame: Equatable, Sendable {
         }
     }
 
-    private static func signed(_ entry: Entry) -> LXSignedEntry {
+    private static func signed(_ body: [UInt8], _ signature: [UInt8]) -> LXSignedEntry {
         var e = LXSignedEntry()
-        e.body = Data(entry.bodyBytes)
-        e.signature = Data(entry.signature)
+        e.body = Data(body)
+        e.signature = Data(signature)
         return e
     }
 

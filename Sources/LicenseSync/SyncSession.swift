@@ -41,7 +41,7 @@ public struct SyncSession: Sendable {
         case connected(vector: VersionVector, heads: [String: EntryID] = [:], nowMilliseconds: UInt64)
         case received(SyncFrame, nowMilliseconds: UInt64)
         /// Answer to `readEntries`: a prefix of the origin's entries after the requested seq.
-        case entriesRead(origin: String, [Entry])
+        case entriesRead(origin: String, [StoredEntry])
         /// Answer to `append`.
         case appended(batch: UInt64, AppendResult)
         /// The local store gained entries (authored here or received from any peer).
@@ -83,6 +83,10 @@ public struct SyncSession: Sendable {
         case readEntries(origin: String, after: UInt64, limit: Int, bytesMax: Int)
         /// Verify and append these entries, then report `appended(batch:)`.
         case append(batch: UInt64, [Entry])
+        /// A batch is waiting behind the one being appended: its signatures may be checked
+        /// now, in parallel, for the `append` of the same batch that follows. A driver may
+        /// ignore this.
+        case checkSignatures(batch: UInt64, [Entry])
         /// Both Hellos are exchanged and valid.
         case established(peer: SyncFrame.Hello)
         /// Verify these certificates against the root and keep the valid ones.
@@ -265,13 +269,16 @@ public struct SyncSession: Sendable {
                 return compare(vector, heads) + pump()
             case .hello:
                 return fail(.unexpectedHello)
-            case .entries, .ack, .error, .ping, .pong, .certificates, .equivocation:
+            case .entries, .entryBytes, .ack, .error, .ping, .pong, .certificates, .equivocation:
                 return fail(.malformedFrame("\(frame.kind) before the peer's vector"))
             }
         case .syncing:
             switch frame {
             case let .entries(batch, entries):
                 return receiveBatch(batch, entries)
+            case .entryBytes:
+                // Only a sender builds this form; what arrives is decoded into `entries`.
+                return fail(.malformedFrame("entries that were not decoded"))
             case let .ack(batch, vector):
                 guard inFlight.removeValue(forKey: batch) != nil else { return fail(.unknownBatchAcknowledged(batch)) }
                 peerVector = peerVector.merging(vector)
@@ -317,7 +324,7 @@ public struct SyncSession: Sendable {
         if last.body.seq > sentUpTo[first.body.origin] { sentUpTo[first.body.origin] = last.body.seq }
         if appending {
             appendQueue.append((batch, entries))
-            return []
+            return [.checkSignatures(batch: batch, entries)]
         }
         appending = true
         return [.append(batch: batch, entries)]
@@ -340,21 +347,21 @@ public struct SyncSession: Sendable {
         }
     }
 
-    private mutating func entriesRead(origin: String, _ entries: [Entry]) -> [Action] {
+    private mutating func entriesRead(origin: String, _ entries: [StoredEntry]) -> [Action] {
         guard reading == origin else { return [] }
         reading = nil
         guard case .syncing = state else { return [] }
-        let fresh = entries.filter { $0.body.origin == origin && $0.body.seq > sentUpTo[origin] }
+        let fresh = entries.filter { $0.origin == origin && $0.seq > sentUpTo[origin] }
         // A vector that arrived during the read may have moved what the peer needs: send
         // only a batch that starts exactly where the peer's need starts, else plan again.
         guard let first = fresh.first, let last = fresh.last,
-              first.body.seq == max(peerVector[origin], sentUpTo[origin]) + 1
+              first.seq == max(peerVector[origin], sentUpTo[origin]) + 1
         else { return pump() }
         let batch = nextBatch
         nextBatch += 1
-        inFlight[batch] = (origin, last.body.seq)
-        sentUpTo[origin] = last.body.seq
-        return [.send(.entries(batch: batch, fresh))] + pump()
+        inFlight[batch] = (origin, last.seq)
+        sentUpTo[origin] = last.seq
+        return [.send(.entryBytes(batch: batch, fresh))] + pump()
     }
 
     /// Plans the next read: an origin the peer lacks, round-robin, while the peer has

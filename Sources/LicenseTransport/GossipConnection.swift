@@ -13,12 +13,16 @@ import NIOSSL
 /// a fast peer cannot make memory grow.
 struct GossipConnection {
     enum Input: Sendable {
-        case bytes(ByteBuffer)
+        /// Frames decoded from `bytes` bytes that arrived.
+        case frames([SyncFrame], bytes: Int)
+        /// The bytes that arrived are not a valid frame; nothing more is read.
+        case undecodable(SyncError, bytes: Int)
         case inboundClosed
         case vector(VersionVector)
         case tick
         case announce
         case equivocation([Entry])
+        case appended(batch: UInt64, Result<SyncSession.AppendResult, any Error>, entries: Int)
     }
 
     let store: LedgerStore
@@ -58,9 +62,24 @@ struct GossipConnection {
         do {
             return try await channel.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
+                    // Frames are decoded (entries parsed and hashed) here, beside the
+                    // session loop; each buffer's frames wait until the loop takes them, so
+                    // reading never runs more than one buffer ahead.
                     group.addTask {
+                        var decoder = FrameDecoder()
                         do {
-                            for try await buffer in inbound { await inputs.send(.bytes(buffer)) }
+                            for try await buffer in inbound {
+                                decoder.append(buffer.readableBytesView)
+                                var frames: [SyncFrame] = []
+                                do throws(SyncError) {
+                                    while let frame = try decoder.next() { frames.append(frame) }
+                                } catch {
+                                    if !frames.isEmpty { await inputs.send(.frames(frames, bytes: 0)) }
+                                    await inputs.send(.undecodable(error, bytes: buffer.readableBytes))
+                                    return
+                                }
+                                await inputs.send(.frames(frames, bytes: buffer.readableBytes))
+                            }
                         } catch {
                             // A TLS alert or reset ends the connection like a close.
                         }
@@ -120,21 +139,20 @@ struct GossipConnection {
                             status.lastError = reason.description
                         }
                     }
-                    var decoder = FrameDecoder()
+                    // Signature checks started ahead of their batch's append.
+                    var checking: [UInt64: Task<LedgerStore.CheckedBatch, any Error>] = [:]
                     let heads = try store.heads()
                     var pending = session.handle(.connected(vector: heads.vector, heads: heads.ids, nowMilliseconds: clock()))
                     for await input in inputs {
                         switch input {
-                        case let .bytes(buffer):
-                            if let peerID { board.update(peerID, now: clock()) { $0.bytesIn += UInt64(buffer.readableBytes) } }
-                            decoder.append(buffer.readableBytesView)
-                            do throws(SyncError) {
-                                while let frame = try decoder.next() {
-                                    pending += session.handle(.received(frame, nowMilliseconds: clock()))
-                                }
-                            } catch {
-                                pending += session.failFromTransport(error)
+                        case let .frames(frames, bytes):
+                            if let peerID { board.update(peerID, now: clock()) { $0.bytesIn += UInt64(bytes) } }
+                            for frame in frames {
+                                pending += session.handle(.received(frame, nowMilliseconds: clock()))
                             }
+                        case let .undecodable(error, bytes):
+                            if let peerID { board.update(peerID, now: clock()) { $0.bytesIn += UInt64(bytes) } }
+                            pending += session.failFromTransport(error)
                         case .inboundClosed:
                             let reason = session.closedBecause ?? .peerReported(code: "closed", message: "connection closed by the peer")
                             closed(reason)
@@ -152,6 +170,12 @@ struct GossipConnection {
                             pending += try announce(&session)
                         case let .equivocation(entries):
                             pending += session.handle(.equivocationFound(entries))
+                        case let .appended(batch, outcome, count):
+                            let result = try outcome.get()
+                            if let peerID, case .stored = result {
+                                board.update(peerID, now: clock()) { $0.entriesIn += UInt64(count) }
+                            }
+                            pending += session.handle(.appended(batch: batch, result))
                         }
                         // Perform actions; some answer with events whose actions follow.
                         while !pending.isEmpty {
@@ -163,11 +187,11 @@ struct GossipConnection {
                                 if let peerID {
                                     board.update(peerID, now: clock()) { status in
                                         status.bytesOut += UInt64(bytes.count)
-                                        if case let .entries(_, entries) = frame { status.entriesOut += UInt64(entries.count) }
+                                        if case let .entryBytes(_, entries) = frame { status.entriesOut += UInt64(entries.count) }
                                     }
                                 }
                             case let .readEntries(origin, after, limit, bytesMax):
-                                let entries = try store.entries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
+                                let entries = try store.storedEntries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
                                 pending += session.handle(.entriesRead(origin: origin, entries))
                             case let .compareHeads(vector, heads):
                                 let divergent = try store.divergentEntries(vector, heads: heads)
@@ -178,12 +202,23 @@ struct GossipConnection {
                                 pending += session.handle(.headsCompared(divergent: divergent))
                             case let .checkEvidence(entries):
                                 pending += session.handle(.evidenceChecked(try await checkEvidence(entries)))
+                            case let .checkSignatures(batch, entries):
+                                checking[batch] = Task { try await store.checkSignatures(entries) }
                             case let .append(batch, entries):
-                                let result = try await append(entries)
-                                if let peerID, case .stored = result {
-                                    board.update(peerID, now: clock()) { $0.entriesIn += UInt64(entries.count) }
+                                // The append runs beside the loop, which meanwhile reads the
+                                // next batches and checks their signatures: verification of
+                                // one batch overlaps the transaction of the one before.
+                                let early = checking.removeValue(forKey: batch)
+                                group.addTask {
+                                    let outcome: Result<SyncSession.AppendResult, any Error>
+                                    do {
+                                        let checked = if let early { try await early.value } else { try await store.checkSignatures(entries) }
+                                        outcome = .success(try await append(checked))
+                                    } catch {
+                                        outcome = .failure(error)
+                                    }
+                                    await inputs.send(.appended(batch: batch, outcome, entries: entries.count))
                                 }
-                                pending += session.handle(.appended(batch: batch, result))
                             case let .established(peer):
                                 logger[metadataKey: "peer.id"] = "\(peer.nodeID)"
                                 // The Hello must name the node the certificate names.
@@ -286,8 +321,8 @@ struct GossipConnection {
 
     /// Appends a received batch; a refusal of any entry refuses the batch (nothing of the
     /// refused entry is stored; entries before it in the batch are valid and kept).
-    private func append(_ entries: [Entry]) async throws -> SyncSession.AppendResult {
-        let outcomes = try await store.append(entries, physicalMilliseconds: clock())
+    private func append(_ batch: LedgerStore.CheckedBatch) async throws -> SyncSession.AppendResult {
+        let outcomes = try await store.append(batch, physicalMilliseconds: clock())
         let vector = try store.versionVector()
         let result = AppendMapping.result(outcomes, vector: vector)
         switch result {

@@ -57,6 +57,10 @@ public final class GossipNode: Sendable {
     /// Entries per batch this node accepts: large enough to amortise a transaction's fsync,
     /// small enough (with ≤ 64 KiB entries, cut by bytes too) to stay under the frame limit.
     public static let batchEntriesMax: UInt32 = 1024
+    /// Unacknowledged batches this node accepts: one being appended while the next ones
+    /// are verified on the other cores, and enough behind them that the sender's reads and
+    /// the commit's fsync never leave a core idle. At most 8 MiB of frames.
+    public static let batchesInFlightMax: UInt32 = 8
 
     public let store: LedgerStore
     public let hub: VectorHub
@@ -172,6 +176,7 @@ public final class GossipNode: Sendable {
     func sessionConfiguration(expecting peer: String? = nil) -> SyncSession.Configuration {
         var configuration = SyncSession.Configuration(nodeID: nodeID, province: province, expectedPeer: peer)
         configuration.batchEntriesMax = GossipNode.batchEntriesMax
+        configuration.batchesInFlightMax = GossipNode.batchesInFlightMax
         configuration.keepaliveMilliseconds = keepaliveMilliseconds
         configuration.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         return configuration

@@ -47,7 +47,7 @@ struct Bench: AsyncParsableCommand {
 
         if syncEntries > 0 {
             try await SyncBench.run(entries: syncEntries, origins: syncOrigins, workDir: workDir + "/sync",
-                                    verifyAllCores: crypto.verifyAllCores, results: &results, report: report)
+                                    results: &results, report: report)
         }
         if propagationSeconds > 0 {
             let figures = try await PropagationBench.run(nodes: 5, rate: 200, seconds: propagationSeconds, idleSeconds: 30,
@@ -253,6 +253,9 @@ struct Results: Codable {
     var daemonStartSeconds = 0.0
     var syncEntriesPerSecond = 0.0
     var syncRatioToVerifyAllCores = 0.0
+    /// All-core verification rate of the synced entries themselves, around the sync.
+    var syncVerifyReference = 0.0
+    var syncCoresBusy = 0.0
     var syncPeakRSSMegabytes = 0.0
     var propagationMillisecondsP50 = 0.0
     var propagationMillisecondsP99 = 0.0

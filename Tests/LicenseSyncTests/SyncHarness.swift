@@ -106,7 +106,7 @@ struct SyncHarness {
                         queue.append((other, .received(decoded, nowMilliseconds: TestNode.now)))
                     }
                 case let .readEntries(origin, after, limit, bytesMax):
-                    let entries = try node.store.entries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
+                    let entries = try node.store.storedEntries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
                     queue.append((side, .entriesRead(origin: origin, entries)))
                 case let .append(batch, entries):
                     let outcomes = try await node.store.append(entries, physicalMilliseconds: TestNode.now)
@@ -118,7 +118,7 @@ struct SyncHarness {
                     let checked = try await node.store.recordEvidence(entries, physicalMilliseconds: TestNode.now)
                     outcome.evidence[side == .dialer ? "dialer" : "acceptor", default: []].append(checked)
                     queue.append((side, .evidenceChecked(AppendMapping.result(checked))))
-                case .established, .storeCertificates:
+                case .established, .storeCertificates, .checkSignatures:
                     break
                 case .close:
                     // The transport closes after what was sent before; a closed session

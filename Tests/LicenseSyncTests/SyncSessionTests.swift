@@ -35,11 +35,11 @@ import Testing
         // Flow control: never more unacknowledged batches than agreed.
         #expect(outcome.maxInFlight <= 3)
         // Nothing is sent twice, and nothing goes back to where it came from.
-        let sentByDialer = outcome.framesSent["dialer", default: []].flatMap { frame -> [Entry] in
-            if case let .entries(_, e) = frame { e } else { [] }
+        let sentByDialer = outcome.framesSent["dialer", default: []].flatMap { frame -> [StoredEntry] in
+            if case let .entryBytes(_, e) = frame { e } else { [] }
         }
         #expect(sentByDialer.count == 50)
-        #expect(sentByDialer.allSatisfy { $0.body.origin == "gd" })
+        #expect(sentByDialer.allSatisfy { $0.origin == "gd" })
     }
 
     @Test func acceptorSpeaksFirst_dialerWaitsForItsHello() {
@@ -72,11 +72,12 @@ import Testing
         let n = try nodes([("gd", "440000"), ("sh", "310000")])
         try await n[0].issue(5)
         let outcome = try await SyncHarness.run(dialer: n[0], acceptor: n[1]) { side, frame in
-            guard side == .dialer, case let .entries(batch, entries) = frame else { return frame }
+            guard side == .dialer, case let .entryBytes(batch, entries) = frame else { return frame }
             var signature = entries[0].signature
             signature[0] ^= 0xff
-            let forged = try! Entry(bodyBytes: entries[0].bodyBytes, signature: signature)
-            return .entries(batch: batch, [forged] + entries.dropFirst())
+            let forged = StoredEntry(origin: entries[0].origin, seq: entries[0].seq, bodyBytes: entries[0].bodyBytes,
+                                     signature: signature)
+            return .entryBytes(batch: batch, [forged] + entries.dropFirst())
         }
         #expect(outcome.acceptor.closedBecause == .refusedEntry(code: "bad_signature", detail: "entry gd#1 has an invalid signature"))
         #expect(outcome.framesSent["acceptor", default: []].contains { if case .error(code: "bad_signature", _) = $0 { true } else { false } })

@@ -60,3 +60,26 @@ public enum EntryError: Error, Equatable, CustomStringConvertible {
 extension Entry: Equatable {
     public static func == (a: Entry, b: Entry) -> Bool { a.id == b.id }
 }
+
+/// An entry's signed bytes as a ledger holds them, with its position, not decoded again:
+/// what a node forwards to its peers. Only entries that were verified when stored (or
+/// authored here) are read this way; a receiver decodes and verifies them as `Entry`.
+public struct StoredEntry: Sendable, Equatable {
+    public let origin: String
+    public let seq: UInt64
+    public let bodyBytes: [UInt8]
+    public let signature: [UInt8]
+
+    public init(origin: String, seq: UInt64, bodyBytes: [UInt8], signature: [UInt8]) {
+        self.origin = origin
+        self.seq = seq
+        self.bodyBytes = bodyBytes
+        self.signature = signature
+    }
+}
+
+extension Entry {
+    public var stored: StoredEntry {
+        StoredEntry(origin: body.origin, seq: body.seq, bodyBytes: bodyBytes, signature: signature)
+    }
+}

@@ -83,7 +83,7 @@ public struct EntryBody: Equatable, Sendable {
         guard (message.seq == 1) == (prev == .zero) else {
             throw .malformed("prev must be all zeros exactly when seq is 1")
         }
-        var context = VersionVector()
+        var context = VersionVector(minimumCapacity: message.context.count)
         var previousOrigin = ""
         for component in message.context {
             guard NodeID.isValid(component.origin), component.seq > 0, component.seq <= Self.seqMax,

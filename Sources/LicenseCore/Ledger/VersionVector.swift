@@ -7,6 +7,11 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         self.seqs = seqs.filter { $0.value > 0 }
     }
 
+    /// An empty vector with room for `capacity` origins, for decoders that know how many follow.
+    public init(minimumCapacity capacity: Int) {
+        seqs = Dictionary(minimumCapacity: capacity)
+    }
+
     public subscript(origin: String) -> UInt64 {
         get { seqs[origin] ?? 0 }
         set { seqs[origin] = newValue == 0 ? nil : newValue }
