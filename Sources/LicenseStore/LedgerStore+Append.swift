@@ -72,8 +72,16 @@ extension LedgerStore {
     /// next batch while the one before it is being appended.
     public func checkSignatures(_ entries: [Entry]) async throws(StoreError) -> CheckedBatch {
         let keys = try issuerKeys()
+        // Entries at or below this node's heads are most likely duplicates, found by id in
+        // the transaction; the rare conflict among them is verified there.
+        let held = try versionVector()
+        // A small batch (a pushed entry or two) is checked at once: a thread hop would
+        // cost more than it saves.
+        if entries.count <= Self.parallelVerifyChunk {
+            return CheckedBatch(entries: entries, checks: Self.signatureChecks(entries, keys: keys, skipping: held))
+        }
         let checks = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: Self.signatureChecks(entries, keys: keys)) }
+            DispatchQueue.global().async { continuation.resume(returning: Self.signatureChecks(entries, keys: keys, skipping: held)) }
         }
         return CheckedBatch(entries: entries, checks: checks)
     }
@@ -84,7 +92,7 @@ extension LedgerStore {
     public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
         try await runAsync {
             try await pool.write { db in
-                try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try Self.issuerKeys(db),
+                try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try self.issuerKeys(db),
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
@@ -94,10 +102,12 @@ extension LedgerStore {
     static let parallelVerifyChunk = 64
 
     /// For each entry, the key its signature was checked against (the key its `key_id`
-    /// names, bound to its origin) and the result; nil when no such key was known.
-    static func signatureChecks(_ entries: [Entry], keys: [String: IssuerKeyRecord]) -> [SignatureCheck?] {
+    /// names, bound to its origin) and the result; nil when no such key was known, or when
+    /// the entry lies within `held` (most likely a duplicate; checked in the transaction).
+    static func signatureChecks(_ entries: [Entry], keys: [String: IssuerKeyRecord],
+                                skipping held: VersionVector = VersionVector()) -> [SignatureCheck?] {
         @Sendable func check(_ entry: Entry) -> SignatureCheck? {
-            guard let key = keys[entry.body.keyID], key.origin == entry.body.origin else { return nil }
+            guard entry.body.seq > held[entry.body.origin], let key = keys[entry.body.keyID], key.origin == entry.body.origin else { return nil }
             return SignatureCheck(key: key.publicKey, valid: entry.hasValidSignature(by: key.publicKey))
         }
         guard entries.count > parallelVerifyChunk else { return entries.map(check) }
@@ -136,7 +146,19 @@ extension LedgerStore {
         for (index, entry) in entries.enumerated() {
             let body = entry.body
             let head = try heads[body.origin] ?? Self.head(of: body.origin, db)
-            // The signature first: nothing an unsigned forgery says is worth a classification.
+            // An entry already held, byte for byte (its id hashes body and signature), is a
+            // duplicate: its signature was verified when it was stored. Relays make these
+            // common, so they cost one lookup, not a verification.
+            var stored: Data?
+            if body.seq <= head.seq {
+                stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?"),
+                                           arguments: [body.origin, Int64(body.seq)])
+                if let stored, [UInt8](stored) == entry.id.bytes {
+                    outcomes.append(.duplicate)
+                    continue
+                }
+            }
+            // Then the signature: nothing an unsigned forgery says is worth a classification.
             guard let key = keys[body.keyID], key.origin == body.origin else {
                 outcomes.append(.refused(.unknownIssuerKey(keyID: body.keyID, origin: body.origin)))
                 continue
@@ -148,18 +170,12 @@ extension LedgerStore {
                 continue
             }
             if body.seq <= head.seq {
-                let stored = try Data.fetchOne(db, sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?",
-                                               arguments: [body.origin, Int64(body.seq)])
-                if let stored, [UInt8](stored) == entry.id.bytes {
-                    outcomes.append(.duplicate)
-                } else {
-                    // Two validly signed entries at one position: keep the proof.
-                    if let held = try Self.entry(origin: body.origin, seq: body.seq, db) {
-                        try Self.saveProof(held: held, other: entry, detectedMilliseconds: physicalMilliseconds, db)
-                        flags[body.origin] = min(try flaggedFrom(body.origin) ?? body.seq, body.seq)
-                    }
-                    outcomes.append(.refused(.conflict(origin: body.origin, seq: body.seq)))
+                // Two validly signed entries at one position: keep the proof.
+                if stored != nil, let held = try Self.entry(origin: body.origin, seq: body.seq, db) {
+                    try Self.saveProof(held: held, other: entry, detectedMilliseconds: physicalMilliseconds, db)
+                    flags[body.origin] = min(try flaggedFrom(body.origin) ?? body.seq, body.seq)
                 }
+                outcomes.append(.refused(.conflict(origin: body.origin, seq: body.seq)))
                 continue
             }
             if try flaggedFrom(body.origin).map({ $0 <= body.seq }) ?? false {

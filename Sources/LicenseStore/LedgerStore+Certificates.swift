@@ -8,7 +8,7 @@ extension LedgerStore {
     @discardableResult
     public func addCertificate(_ certificate: IssuerCertificate) throws(StoreError) -> Bool {
         let body = certificate.body
-        return try run {
+        let added = try run {
             try pool.write { db in
                 if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM certificates WHERE key_id = ?)",
                                      arguments: [body.keyID]) == true {
@@ -20,11 +20,14 @@ extension LedgerStore {
                     """, arguments: [body.keyID, body.nodeID, body.province, Int64(clamping: body.notBeforeMilliseconds),
                                      Int64(clamping: body.notAfterMilliseconds), Data(certificate.bodyBytes),
                                      Data(certificate.signature)])
+                invalidateIssuerKeys()
                 try db.execute(sql: "INSERT OR IGNORE INTO issuer_keys (key_id, origin, public_key) VALUES (?, ?, ?)",
                                arguments: [body.keyID, body.nodeID, Data(body.publicKey.bytes)])
                 return true
             }
         }
+        invalidateIssuerKeys()
+        return added
     }
 
     /// Every certificate held, verified again against `root`, in key-id order: what a

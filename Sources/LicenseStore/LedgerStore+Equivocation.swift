@@ -50,7 +50,7 @@ extension LedgerStore {
         }
         return try await runAsync {
             try await pool.write { db in
-                let keys = try Self.issuerKeys(db)
+                let keys = try self.issuerKeys(db)
                 for entry in entries {
                     guard let key = keys[entry.body.keyID], key.origin == entry.body.origin else {
                         return .unverifiable(keyID: entry.body.keyID, origin: entry.body.origin)

@@ -15,6 +15,9 @@ public final class LedgerStore: Sendable {
     let pool: DatabasePool
     /// The node's hybrid clock; advanced inside write transactions only.
     let clock: Mutex<HybridClock>
+    /// The issuer keys, read once and kept until a key is added: every verified append
+    /// needs them, and they change only when a key is registered or certified.
+    let keyCache = Mutex<(generation: Int, keys: [String: IssuerKeyRecord]?)>((0, nil))
     private let authoredBatches = Mutex(0)
 
     /// Transactions `author` has committed since the store was opened (group-commit tests
@@ -190,10 +193,12 @@ public final class LedgerStore: Sendable {
                     }
                     return
                 }
+                invalidateIssuerKeys()
                 try db.execute(sql: "INSERT INTO issuer_keys (key_id, origin, public_key) VALUES (?, ?, ?)",
                                arguments: [keyID, origin, Data(publicKey.bytes)])
             }
         }
+        invalidateIssuerKeys()
     }
 
     public struct IssuerKeyRecord: Sendable, Equatable {
@@ -203,12 +208,33 @@ public final class LedgerStore: Sendable {
     }
 
     public func issuerKeys() throws(StoreError) -> [String: IssuerKeyRecord] {
-        try run { try pool.read { db in try Self.issuerKeys(db) } }
+        if let keys = keyCache.withLock({ $0.keys }) { return keys }
+        return try run { try pool.read { db in try issuerKeys(db) } }
+    }
+
+    /// The issuer keys as `db` sees them, from the cache when it is current. A key write
+    /// invalidates the cache inside its transaction and again after the commit, so a load
+    /// that read the state before the commit is never kept.
+    func issuerKeys(_ db: Database) throws -> [String: IssuerKeyRecord] {
+        let (generation, cached) = keyCache.withLock { ($0.generation, $0.keys) }
+        if let cached { return cached }
+        let keys = try Self.issuerKeys(db)
+        keyCache.withLock { cache in
+            if cache.generation == generation { cache.keys = keys }
+        }
+        return keys
+    }
+
+    func invalidateIssuerKeys() {
+        keyCache.withLock { cache in
+            cache.generation += 1
+            cache.keys = nil
+        }
     }
 
     static func issuerKeys(_ db: Database) throws -> [String: IssuerKeyRecord] {
         var out: [String: IssuerKeyRecord] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT key_id, origin, public_key FROM issuer_keys") {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT key_id, origin, public_key FROM issuer_keys")) {
             let bytes: Data = row["public_key"]
             let record = IssuerKeyRecord(keyID: row["key_id"], origin: row["origin"],
                                          publicKey: try PublicKey(bytes: [UInt8](bytes)))
@@ -421,16 +447,16 @@ public final class LedgerStore: Sendable {
 
     static func versionVector(_ db: Database) throws -> VersionVector {
         var vv = VersionVector()
-        for row in try Row.fetchAll(db, sql: "SELECT origin, head_seq FROM origins") {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, head_seq FROM origins")) {
             vv[row["origin"]] = UInt64(row["head_seq"] as Int64)
         }
         return vv
     }
 
     static func head(of origin: String, _ db: Database) throws -> (seq: UInt64, id: EntryID, hlc: HybridTimestamp) {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT head_seq, head_id, head_hlc_wall, head_hlc_logical FROM origins WHERE origin = ?
-            """, arguments: [origin])
+            """), arguments: [origin])
         else { return (0, .zero, .zero) }
         let id: Data = row["head_id"]
         return (UInt64(row["head_seq"] as Int64), try EntryID(bytes: [UInt8](id)),

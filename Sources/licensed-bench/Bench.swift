@@ -22,7 +22,8 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Holder lookups to time.") var lookups = 20_000
     @Option(help: "Entries a new node catches up on over mutual TLS (0 skips).") var syncEntries = 200_000
     @Option(help: "Origins those entries come from.") var syncOrigins = 34
-    @Option(help: "Seconds of issuing at 200/s on a 5-node mesh for propagation latency (0 skips).") var propagationSeconds = 10
+    @Option(help: "Seconds of issuing on a 5-node mesh for propagation latency (0 skips).") var propagationSeconds = 10
+    @Option(help: "Issues per second during the propagation run.") var propagationRate = 200
     @Option(help: "Scratch directory (removed afterwards).") var workDir = NSTemporaryDirectory() + "licensed-bench"
     @Option(help: "Also write the results as JSON to this file.") var json: String?
 
@@ -50,13 +51,13 @@ struct Bench: AsyncParsableCommand {
                                     results: &results, report: report)
         }
         if propagationSeconds > 0 {
-            let figures = try await PropagationBench.run(nodes: 5, rate: 200, seconds: propagationSeconds, idleSeconds: 30,
+            let figures = try await PropagationBench.run(nodes: 5, rate: propagationRate, seconds: propagationSeconds, idleSeconds: 30,
                                                          workDir: workDir + "/propagation", report: report)
             results.propagationMillisecondsP50 = figures.p50Milliseconds
             results.propagationMillisecondsP99 = figures.p99Milliseconds
             results.idleBytesPerSecondPerLink = figures.idleBytesPerSecondPerLink
-            report(String(format: "propagation, 5 nodes full mesh, 200 issues/s: p50 %.1f ms, p99 %.1f ms; idle %.0f bytes/s per link",
-                          figures.p50Milliseconds, figures.p99Milliseconds, figures.idleBytesPerSecondPerLink))
+            report(String(format: "propagation, 5 nodes full mesh, %d issues/s: p50 %.1f ms, p99 %.1f ms; idle %.0f bytes/s per link",
+                          propagationRate, figures.p50Milliseconds, figures.p99Milliseconds, figures.idleBytesPerSecondPerLink))
         }
         if licenses > 0 {
             try await largeLedger(&results)
