@@ -111,12 +111,16 @@ extension LedgerStore {
 
     /// This node's entries at the positions a peer announced (the peer's seq of each
     /// origin in `heads`) whose id differs from the peer's head there: evidence of a fork
-    /// that two equal vectors would hide.
+    /// that two equal vectors would hide. Origins already proven to have forked at or
+    /// before that position are left out: the proof explains the difference, and peers
+    /// learn it with every new session.
     public func divergentEntries(_ vector: VersionVector, heads: [String: EntryID]) throws(StoreError) -> [Entry] {
         try run {
             try pool.read { db in
                 try heads.sorted { $0.key < $1.key }.compactMap { origin, id in
-                    guard let held = try Self.entry(origin: origin, seq: vector[origin], db), held.id != id else { return nil }
+                    guard let held = try Self.entry(origin: origin, seq: vector[origin], db), held.id != id,
+                          try Self.lowestProof(of: origin, db).map({ $0 > vector[origin] }) ?? true
+                    else { return nil }
                     return held
                 }
             }

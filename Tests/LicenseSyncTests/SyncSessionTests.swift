@@ -223,6 +223,10 @@ import Testing
             #expect(Set(proofs.flatMap(\.entries).map(\.id)) == [fork.a[2].id, fork.b[2].id])
         }
         #expect(outcome.evidence.values.flatMap { $0 }.contains { if case .recorded = $0 { true } else { false } })
+        // Once both hold the proof, the differing heads are explained: later sessions send
+        // no evidence about them again.
+        let again = try await SyncHarness.run(dialer: fork.bj, acceptor: fork.zj)
+        #expect(again.framesSent.values.flatMap { $0 }.allSatisfy { $0.kind != "equivocation" })
     }
 
     /// The control: the same history on both sides is no evidence of anything.
