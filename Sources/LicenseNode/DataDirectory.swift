@@ -149,6 +149,35 @@ public struct DataDirectory: Sendable {
         return try load(identity: identity, created: [], rootFile: rootFile)
     }
 
+    /// What `prepareConfigured` would refuse, found without writing anything: missing key
+    /// and certificate files (all of them), another node's identity, and keys or a
+    /// certificate that do not fit together or with the root.
+    func configuredProblems(identity: LedgerStore.Identity, rootPublicKeyFile rootFile: String) -> [String] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            return ["\(path) does not exist: a configured node's data directory holds its issuer.key, holder.key and "
+                    + "issuer.cert (licensectl testnet writes them; see docs/OPERATIONS.md)"]
+        }
+        guard isDirectory.boolValue else { return ["\(path) is not a directory (data_dir)"] }
+        if access(path, W_OK) != 0 { return ["cannot write \(path): fix its permissions or choose another data_dir"] }
+        let missing = [issuerKeyFile, holderKeyFile, certificateFile].filter { !Files.exists($0) }
+        var problems = missing.map { "\($0) is missing: a configured node needs it in its data directory (see docs/OPERATIONS.md)" }
+        do throws(NodeSetupError) {
+            if Files.exists(nodeFile) {
+                let stored = try readNodeFile()
+                if (stored.nodeID, stored.province) != (identity.nodeID, identity.province) {
+                    problems.append(NodeSetupError.identityMismatch(
+                        path: path, existing: "node '\(stored.nodeID)' of \(stored.province)",
+                        requested: "node '\(identity.nodeID)' of \(identity.province)").description)
+                }
+            }
+            if missing.isEmpty { _ = try load(identity: identity, created: [], rootFile: rootFile) }
+        } catch {
+            problems.append(error.description)
+        }
+        return problems
+    }
+
     private func makeDevelopmentCertificate(identity: LedgerStore.Identity, nowMilliseconds: UInt64, catalog: Catalog)
         throws(NodeSetupError)
     {

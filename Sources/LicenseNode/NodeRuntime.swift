@@ -78,8 +78,10 @@ public enum NodeRuntime {
     /// with the peers of peers.json. Everything is checked before anything serves.
     public static func run(configuration path: String, logger: Logger, clock: any NodeClock = SystemClock(),
                            onReady: @escaping @Sendable (Ready) -> Void) async throws {
+        // Everything `licensed check-config` checks, all reported at once, before anything starts.
+        let problems = ConfigCheck.problems(configPath: path, now: Date(timeIntervalSince1970: Double(clock.nowMilliseconds()) / 1000))
+        guard problems.isEmpty else { throw NodeSetupError.invalidConfiguration(problems) }
         let config = try NodeConfig.load(path: path)
-        _ = try PeerList.load(path: config.peersFile, selfID: config.nodeID)
         let directory = DataDirectory(path: config.dataDirectory)
         try Files.ensureWritableDirectory(directory.path)
         let lock = try directory.lock()

@@ -80,6 +80,43 @@ public enum TransportPKI {
     }
 }
 
+extension TransportPKI {
+    /// Why a node's TLS certificate would not get it into the network, each as a phrase;
+    /// empty when it would: it must parse, be issued and signed by the CA, be valid `now`,
+    /// and name `nodeID`.
+    public static func problems(certificatePEM: String, caCertificatePEM: String, nodeID: String, now: Date) -> [String] {
+        let ca: Certificate
+        do {
+            ca = try Certificate(pemEncoded: caCertificatePEM)
+        } catch {
+            return ["the CA certificate is not a PEM X.509 certificate (\(error))"]
+        }
+        let certificate: Certificate
+        do {
+            certificate = try Certificate(pemEncoded: certificatePEM)
+        } catch {
+            return ["the node certificate is not a PEM X.509 certificate (\(error))"]
+        }
+        var problems: [String] = []
+        if certificate.issuer != ca.subject || !ca.publicKey.isValidSignature(certificate.signature, for: certificate) {
+            problems.append("the node certificate is not signed by the network CA (issued by '\(certificate.issuer)')")
+        }
+        if now < certificate.notValidBefore || now > certificate.notValidAfter {
+            problems.append("the node certificate is valid from \(certificate.notValidBefore) to \(certificate.notValidAfter), not now")
+        }
+        if now < ca.notValidBefore || now > ca.notValidAfter {
+            problems.append("the CA certificate is valid from \(ca.notValidBefore) to \(ca.notValidAfter), not now")
+        }
+        var serializer = DER.Serializer()
+        let named = (try? serializer.serialize(certificate)).flatMap { TransportPKI.nodeID(ofCertificateDER: serializer.serializedBytes) }
+        if named != nodeID {
+            problems.append("the node certificate names '\(named ?? "no node id")', not '\(nodeID)' "
+                            + "(licensectl pki node --node-id \(nodeID))")
+        }
+        return problems
+    }
+}
+
 /// PEM to DER through swift-certificates.
 enum X509Bridge {
     static func der(fromPEM pem: String) throws -> [UInt8] {

@@ -11,8 +11,28 @@ struct Licensed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "licensed",
         abstract: "The LicenseExchange node daemon.",
-        subcommands: [Run.self, Token.self],
+        subcommands: [Run.self, CheckConfig.self, Token.self],
         defaultSubcommand: Run.self)
+}
+
+struct CheckConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Check a network node's config, peers, certificates, keys and root key without starting it.",
+        discussion: "Reports every problem at once, each with its file, field and what is expected; exits 1 if there is any. The daemon makes the same checks and refuses to start on any of them.")
+
+    @Option(help: "Config file of a network node (docs/CONFIG.md).")
+    var config: String
+
+    func run() throws {
+        let problems = ConfigCheck.problems(configPath: config)
+        guard problems.isEmpty else {
+            FileHandle.standardError.write(Data(("\(config): \(problems.count) problem\(problems.count == 1 ? "" : "s")\n"
+                + problems.map { "  " + $0 }.joined(separator: "\n") + "\n").utf8))
+            throw ExitCode(1)
+        }
+        print("\(config): ok (config, peers, TLS certificate and key, data directory keys and certificate, root key, issuer certificates)")
+    }
 }
 
 struct Run: AsyncParsableCommand {

@@ -156,9 +156,11 @@ enum CLI {
         try run(arguments, stdin: stdin)
     }
 
-    static func run(_ arguments: [String], stdin: String? = nil) throws -> CLIResult {
+    /// Runs `binary` (licensectl unless named) to its exit. Only for commands that exit
+    /// by themselves: a daemon that starts would keep the call waiting (use `Daemon`).
+    static func run(binary: String = "licensectl", _ arguments: [String], stdin: String? = nil) throws -> CLIResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Binaries.path("licensectl"))
+        process.executableURL = URL(fileURLWithPath: try Binaries.path(binary))
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["LICENSECTL_TOKEN"] = nil
