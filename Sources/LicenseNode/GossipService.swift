@@ -23,7 +23,10 @@ final class GossipService: Service {
     let logger: Logger
     /// Created before the node reports ready, so a SIGHUP right after "ready" is caught.
     let hangups: UnixSignalsSequence
-    private let listed: Mutex<[String: GossipNode.Peer]>
+    /// The listed peers, each with the number of the dial loop that serves it: a peer that
+    /// is changed, or removed and listed again, gets a new loop and the old one stops.
+    private let listed: Mutex<[String: (peer: GossipNode.Peer, loop: Int)]>
+    private let loops = Mutex(0)
 
     init(node: GossipNode, listener: GossipListener, peersFile: String, selfID: String, hangups: UnixSignalsSequence,
          logger: Logger) {
@@ -59,18 +62,18 @@ final class GossipService: Service {
                         self.node.board.announceToOne { Int.random(in: 0..<$0, using: &random) }
                     }
                 }
-                for peer in self.reload() { group.addTask { await self.maintain(peer) } }
+                for (peer, loop) in self.reload() { group.addTask { await self.maintain(peer, loop: loop) } }
                 for await _ in self.hangups {
                     self.logger.notice("SIGHUP: reloading peers", metadata: ["file": "\(self.peersFile)"])
-                    for peer in self.reload() { group.addTask { await self.maintain(peer) } }
+                    for (peer, loop) in self.reload() { group.addTask { await self.maintain(peer, loop: loop) } }
                 }
             }
         }
     }
 
-    /// Reads peers.json and returns the peers that are new or have moved; a bad file keeps
-    /// the current peers and is logged.
-    private func reload() -> [GossipNode.Peer] {
+    /// Reads peers.json and returns the peers that are new or have moved, each with the
+    /// number of its new dial loop; a bad file keeps the current peers and is logged.
+    private func reload() -> [(GossipNode.Peer, Int)] {
         let loaded: PeerList
         do {
             loaded = try PeerList.load(path: peersFile, selfID: selfID)
@@ -80,9 +83,22 @@ final class GossipService: Service {
         }
         let peers = loaded.peers.map { GossipNode.Peer(nodeID: $0.nodeID, host: $0.host, port: $0.port) }
         let (fresh, removed) = listed.withLock { current in
-            let fresh = peers.filter { current[$0.nodeID] != $0 }
-            let removed = current.keys.filter { id in !peers.contains { $0.nodeID == id } }
-            current = Dictionary(uniqueKeysWithValues: peers.map { ($0.nodeID, $0) })
+            var fresh: [(GossipNode.Peer, Int)] = []
+            var next: [String: (peer: GossipNode.Peer, loop: Int)] = [:]
+            for peer in peers {
+                if let kept = current[peer.nodeID], kept.peer == peer {
+                    next[peer.nodeID] = kept
+                } else {
+                    let loop = loops.withLock { value in
+                        value += 1
+                        return value
+                    }
+                    next[peer.nodeID] = (peer, loop)
+                    fresh.append((peer, loop))
+                }
+            }
+            let removed = current.keys.filter { next[$0] == nil }
+            current = next
             return (fresh, removed)
         }
         for id in removed.sorted() {
@@ -92,11 +108,12 @@ final class GossipService: Service {
         return fresh
     }
 
-    private func isListed(_ peer: GossipNode.Peer) -> Bool {
-        listed.withLock { $0[peer.nodeID] == peer }
+    /// Whether `loop` is still the one that serves its peer.
+    private func isCurrent(_ peer: GossipNode.Peer, loop: Int) -> Bool {
+        listed.withLock { $0[peer.nodeID]?.loop == loop }
     }
 
-    private func maintain(_ peer: GossipNode.Peer) async {
-        await node.keepConnected(to: peer, while: { self.isListed(peer) })
+    private func maintain(_ peer: GossipNode.Peer, loop: Int) async {
+        await node.keepConnected(to: peer, while: { self.isCurrent(peer, loop: loop) })
     }
 }

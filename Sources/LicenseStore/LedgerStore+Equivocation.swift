@@ -48,25 +48,34 @@ extension LedgerStore {
         if let stray = entries.first(where: { $0.body.origin != origin || $0.body.seq != seq }) {
             return .refused(.gap(origin: stray.body.origin, expected: seq, got: stray.body.seq))
         }
+        // Signatures and what is already known are checked without the writer: most
+        // evidence proves nothing new, and it must not hold up appends.
+        let keys = try issuerKeys()
+        for entry in entries {
+            guard let key = keys[entry.body.keyID], key.origin == entry.body.origin else {
+                return .unverifiable(keyID: entry.body.keyID, origin: entry.body.origin)
+            }
+            guard entry.hasValidSignature(by: key.publicKey) else { return .refused(.badSignature(origin: origin, seq: seq)) }
+        }
+        @Sendable func decide(_ db: Database) throws -> (known: Bool, distinct: [Entry]) {
+            if try Self.proofExists(origin: origin, seq: seq, db) { return (true, []) }
+            var distinct: [Entry] = []
+            for entry in (try Self.entry(origin: origin, seq: seq, db).map { [$0] } ?? []) + entries
+            where !distinct.contains(where: { $0.id == entry.id }) {
+                distinct.append(entry)
+            }
+            return (false, distinct)
+        }
+        let seen = try run { try pool.read { db in try decide(db) } }
+        if seen.known { return .known }
+        guard seen.distinct.count >= 2 else { return .consistent }
         return try await runAsync {
             try await pool.write { db in
-                let keys = try self.issuerKeys(db)
-                for entry in entries {
-                    guard let key = keys[entry.body.keyID], key.origin == entry.body.origin else {
-                        return .unverifiable(keyID: entry.body.keyID, origin: entry.body.origin)
-                    }
-                    guard entry.hasValidSignature(by: key.publicKey) else {
-                        return .refused(.badSignature(origin: origin, seq: seq))
-                    }
-                }
-                if try Self.proofExists(origin: origin, seq: seq, db) { return .known }
-                var distinct: [Entry] = []
-                for entry in (try Self.entry(origin: origin, seq: seq, db).map { [$0] } ?? []) + entries
-                where !distinct.contains(where: { $0.id == entry.id }) {
-                    distinct.append(entry)
-                }
-                guard distinct.count >= 2 else { return .consistent }
-                return .recorded(try Self.saveProof(held: distinct[0], other: distinct[1],
+                // Again under the writer: the ledger may have moved since the read.
+                let now = try decide(db)
+                if now.known { return .known }
+                guard now.distinct.count >= 2 else { return .consistent }
+                return .recorded(try Self.saveProof(held: now.distinct[0], other: now.distinct[1],
                                                     detectedMilliseconds: physicalMilliseconds, db))
             }
         }

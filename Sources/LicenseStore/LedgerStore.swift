@@ -208,21 +208,31 @@ public final class LedgerStore: Sendable {
     }
 
     public func issuerKeys() throws(StoreError) -> [String: IssuerKeyRecord] {
-        if let keys = keyCache.withLock({ $0.keys }) { return keys }
-        return try run { try pool.read { db in try issuerKeys(db) } }
+        // The generation is read before the read transaction takes its snapshot: a key
+        // write that commits in between bumps it, and the older snapshot is not kept.
+        let (generation, cached) = keyCache.withLock { ($0.generation, $0.keys) }
+        if let cached { return cached }
+        let keys = try run { try pool.read { db in try Self.issuerKeys(db) } }
+        keepIssuerKeys(keys, generation: generation)
+        return keys
     }
 
-    /// The issuer keys as `db` sees them, from the cache when it is current. A key write
-    /// invalidates the cache inside its transaction and again after the commit, so a load
-    /// that read the state before the commit is never kept.
+    /// The issuer keys inside a write transaction: the writer sees every committed key
+    /// write and no key write can run beside it, so what it loads is current.
     func issuerKeys(_ db: Database) throws -> [String: IssuerKeyRecord] {
         let (generation, cached) = keyCache.withLock { ($0.generation, $0.keys) }
         if let cached { return cached }
         let keys = try Self.issuerKeys(db)
+        keepIssuerKeys(keys, generation: generation)
+        return keys
+    }
+
+    /// Keeps `keys` unless a key write began since `generation` was read. A key write
+    /// invalidates inside its transaction and again after the commit.
+    private func keepIssuerKeys(_ keys: [String: IssuerKeyRecord], generation: Int) {
         keyCache.withLock { cache in
             if cache.generation == generation { cache.keys = keys }
         }
-        return keys
     }
 
     func invalidateIssuerKeys() {

@@ -17,6 +17,8 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
     case refusedEntry(code: String, detail: String)
     case unknownBatchAcknowledged(UInt64)
     case idleTimeout(milliseconds: UInt64)
+    /// The peer does not read what this node sends: more than the limit waits to be written.
+    case peerNotReading(queuedBytes: Int)
     case peerReported(code: String, message: String)
     case closedByLocalNode
 
@@ -37,6 +39,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .refusedEntry(code, _): code
         case .unknownBatchAcknowledged: "unknown_batch"
         case .idleTimeout: "idle_timeout"
+        case .peerNotReading: "peer_not_reading"
         case let .peerReported(code, _): "peer_" + code
         case .closedByLocalNode: "closed"
         }
@@ -59,6 +62,7 @@ public enum SyncError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .refusedEntry(_, detail): "refused entry: \(detail)"
         case let .unknownBatchAcknowledged(batch): "acknowledgement of batch \(batch), which was not sent"
         case let .idleTimeout(ms): "nothing received for \(ms) ms"
+        case let .peerNotReading(bytes): "the peer does not read: \(bytes) bytes wait to be written"
         case let .peerReported(code, message): "peer closed the session: \(message) [\(code)]"
         case .closedByLocalNode: "closed by this node"
         }

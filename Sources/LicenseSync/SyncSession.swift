@@ -26,6 +26,9 @@ public struct SyncSession: Sendable {
         /// Bytes of entry data per batch, below the frame limit.
         public var batchBytesMax = FrameCodec.frameBytesMax - 64 * 1024
         public var keepaliveMilliseconds: UInt64 = 15_000
+        /// An origin's head is compared with the peer's at most this often: a peer that
+        /// announces made-up heads cannot make this node send evidence without pause.
+        public var headComparisonMilliseconds: UInt64 = 10_000
         public var idleTimeoutMilliseconds: UInt64 = 60_000
 
         public init(nodeID: String, province: String, expectedPeer: String? = nil) {
@@ -120,13 +123,20 @@ public struct SyncSession: Sendable {
     /// What this node holds, and what the peer is known to hold or to have been sent.
     public private(set) var localVector = VersionVector()
     private var localHeads: [String: (seq: UInt64, id: EntryID)] = [:]
+    /// When each origin's head was last compared with the peer's, and whether a comparison
+    /// is out: batches wait for it, so that evidence of a fork reaches the peer before
+    /// entries that would not chain to its branch.
+    private var headsComparedAt: [String: UInt64] = [:]
+    private var comparingHeads = false
     public private(set) var peerVector = VersionVector()
     private var sentUpTo = VersionVector()
     private var reading: String?
     private var lastServedOrigin = ""
     private var inFlight: [UInt64: (origin: String, lastSeq: UInt64)] = [:]
     private var nextBatch: UInt64 = 1
-    private var appending = false
+    /// The batch being appended, if any.
+    private var appendingBatch: UInt64?
+    private var appending: Bool { appendingBatch != nil }
     private var appendQueue: [(batch: UInt64, entries: [Entry])] = []
 
     public init(role: Role, configuration: Configuration) {
@@ -193,7 +203,8 @@ public struct SyncSession: Sendable {
             noteHeads(heads, of: vector)
             if case .syncing = state { actions = [.send(.vector(localVector, heads: announcedHeads))] } else { actions = [] }
         case let .headsCompared(divergent):
-            actions = isEstablished ? divergent.map { .send(.equivocation([$0])) } : []
+            comparingHeads = false
+            actions = isEstablished ? divergent.map { .send(.equivocation([$0])) } + pump() : []
         case let .evidenceChecked(result):
             switch result {
             case .accepted: actions = []
@@ -302,9 +313,16 @@ public struct SyncSession: Sendable {
 
     /// Heads the peer announced at positions this node also holds can be compared: the
     /// driver reads this node's entries there.
-    private func compare(_ vector: VersionVector, _ heads: [String: EntryID]) -> [Action] {
-        let comparable = heads.filter { origin, _ in vector[origin] <= localVector[origin] }
-        return comparable.isEmpty ? [] : [.compareHeads(vector, heads: comparable)]
+    private mutating func compare(_ vector: VersionVector, _ heads: [String: EntryID]) -> [Action] {
+        guard !comparingHeads else { return [] }
+        let comparable = heads.filter { origin, _ in
+            vector[origin] <= localVector[origin]
+                && headsComparedAt[origin].map { now >= $0 + configuration.headComparisonMilliseconds } ?? true
+        }
+        guard !comparable.isEmpty else { return [] }
+        for origin in comparable.keys { headsComparedAt[origin] = now }
+        comparingHeads = true
+        return [.compareHeads(vector, heads: comparable)]
     }
 
     private mutating func receiveBatch(_ batch: UInt64, _ entries: [Entry]) -> [Action] {
@@ -315,6 +333,11 @@ public struct SyncSession: Sendable {
             return fail(.tooManyBatchesInFlight(limit: Int(configuration.batchesInFlightMax)))
         }
         guard let first = entries.first, let last = entries.last else { return fail(.malformedFrame("empty batch")) }
+        // Batch numbers name a batch until it is acknowledged: a reused one would mix up
+        // which entries an acknowledgement (and a signature check) is for.
+        guard appendingBatch != batch, !appendQueue.contains(where: { $0.batch == batch }) else {
+            return fail(.malformedFrame("batch \(batch) is already waiting to be appended"))
+        }
         for (index, entry) in entries.enumerated()
         where entry.body.origin != first.body.origin || entry.body.seq != first.body.seq + UInt64(index) {
             return fail(.batchNotConsecutive("entry \(index) is \(entry.body.origin)#\(entry.body.seq)"))
@@ -326,12 +349,12 @@ public struct SyncSession: Sendable {
             appendQueue.append((batch, entries))
             return [.checkSignatures(batch: batch, entries)]
         }
-        appending = true
+        appendingBatch = batch
         return [.append(batch: batch, entries)]
     }
 
     private mutating func appended(batch: UInt64, _ result: AppendResult) -> [Action] {
-        appending = false
+        appendingBatch = nil
         switch result {
         case let .refused(code, detail):
             return fail(.refusedEntry(code: code, detail: detail))
@@ -340,7 +363,7 @@ public struct SyncSession: Sendable {
             var actions: [Action] = [.send(.ack(batch: batch, vector))]
             if !appendQueue.isEmpty {
                 let next = appendQueue.removeFirst()
-                appending = true
+                appendingBatch = next.batch
                 actions.append(.append(batch: next.batch, next.entries))
             }
             return actions + pump()
@@ -367,7 +390,7 @@ public struct SyncSession: Sendable {
     /// Plans the next read: an origin the peer lacks, round-robin, while the peer has
     /// room for another batch and no read is outstanding.
     private mutating func pump() -> [Action] {
-        guard case let .syncing(peer) = state, reading == nil, inFlight.count < Int(peer.batchesInFlightMax) else {
+        guard case let .syncing(peer) = state, reading == nil, !comparingHeads, inFlight.count < Int(peer.batchesInFlightMax) else {
             return []
         }
         let lacking = localVector.sorted.filter { $0.seq > max(peerVector[$0.origin], sentUpTo[$0.origin]) }

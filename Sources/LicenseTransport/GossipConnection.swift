@@ -11,7 +11,17 @@ import NIOSSL
 /// session. Frames are read only as fast as they are handled (the reader waits until
 /// the session has taken its bytes), and a batch is appended before the next is read, so
 /// a fast peer cannot make memory grow.
+/// A byte count shared by a session's loop and its writer task.
+final class ByteCount: Sendable {
+    let value = Atomic(0)
+}
+
 struct GossipConnection {
+    /// More than this waiting to be written ends the session: a catch-up keeps at most the
+    /// peer's batches in flight (≤ 64 × 1 MiB by the protocol, 8 MiB with this node's
+    /// limits) plus small frames.
+    static let queuedBytesMax = 80 * 1024 * 1024
+
     enum Input: Sendable {
         /// Frames decoded from `bytes` bytes that arrived.
         case frames([SyncFrame], bytes: Int)
@@ -48,6 +58,9 @@ struct GossipConnection {
         let updates = hub.subscribe()
         let proofs = hub.subscribeEquivocations()
         let control = SessionControl()
+        // Bytes handed to the writer and not yet written: bounded, or a peer that stops
+        // reading would make them grow.
+        let queuedBytes = ByteCount()
         defer {
             if let registration { board.unregister(registration) }
             // Whatever ended the session (an error, a cancellation), the board must say so.
@@ -61,7 +74,9 @@ struct GossipConnection {
         }
         do {
             return try await channel.executeThenClose { inbound, outbound in
-                try await withThrowingTaskGroup(of: Void.self) { group in
+                // Discarding: an append task per batch would otherwise be kept, finished,
+                // for the life of the session. No child throws.
+                try await withThrowingDiscardingTaskGroup(returning: SyncError.self) { group in
                     // Frames are decoded (entries parsed and hashed) here, beside the
                     // session loop; each buffer's frames wait until the loop takes them, so
                     // reading never runs more than one buffer ahead.
@@ -99,6 +114,7 @@ struct GossipConnection {
                     let (drained, drainedSignal) = AsyncStream.makeStream(of: Void.self)
                     group.addTask {
                         for await bytes in writes {
+                            defer { queuedBytes.value.subtract(bytes.count, ordering: .relaxed) }
                             do {
                                 try await outbound.write(ByteBuffer(bytes: bytes))
                             } catch {
@@ -124,7 +140,8 @@ struct GossipConnection {
                     }
                     group.addTask {
                         while !Task.isCancelled {
-                            try await Task.sleep(for: .milliseconds(tickMilliseconds))
+                            try? await Task.sleep(for: .milliseconds(tickMilliseconds))
+                            if Task.isCancelled { break }
                             await inputs.send(.tick)
                         }
                     }
@@ -184,6 +201,10 @@ struct GossipConnection {
                             case let .send(frame):
                                 let bytes = FrameCodec.encode(frame)
                                 writer.yield(bytes)
+                                let queued = queuedBytes.value.add(bytes.count, ordering: .relaxed).newValue
+                                if queued > Self.queuedBytesMax {
+                                    pending = session.failFromTransport(.peerNotReading(queuedBytes: queued))
+                                }
                                 if let peerID {
                                     board.update(peerID, now: clock()) { status in
                                         status.bytesOut += UInt64(bytes.count)
@@ -232,6 +253,9 @@ struct GossipConnection {
                                 } else if let id = board.register(nodeID: peer.nodeID, dialedHere: session.role == .dialer,
                                                                   localNodeID: session.configuration.nodeID, control: control) {
                                     registration = id
+                                    // A reload that removed the peer between the check above and
+                                    // the registration could not ask this session to close.
+                                    if !allowed(peer.nodeID) { control.requestClose(.unlistedPeer(peer.nodeID)) }
                                     logger.info("gossip session established")
                                     peerID = peer.nodeID
                                     board.update(peer.nodeID, now: clock()) { status in

@@ -100,14 +100,15 @@ public final class PeerBoard: Sendable {
 
     /// Registers an established session. One session per pair of nodes: when both have
     /// dialed, each side keeps the session dialed by the node with the smaller id (both
-    /// sides decide alike, whatever order the sessions came up in). Returns nil when this
-    /// session is the one to drop; a registered session displaces the other, which is
-    /// asked to close.
+    /// sides decide alike, whatever order the sessions came up in). A new session in the
+    /// same direction as an old one replaces it: the peer dialed again, so the old one is
+    /// dead or dying. Returns nil when this session is the one to drop; a registered
+    /// session displaces the others, which are asked to close.
     func register(nodeID: String, dialedHere: Bool, localNodeID: String, control: SessionControl) -> Int? {
         let preferred = dialedHere == (localNodeID < nodeID)
         return live.withLock { sessions in
             let others = sessions.filter { $0.value.nodeID == nodeID }
-            if !others.isEmpty && !preferred { return nil }
+            if !preferred && others.values.contains(where: { $0.dialedHere != dialedHere }) { return nil }
             for other in others.values { other.control.requestClose(.duplicateSession(peer: nodeID)) }
             let id = nextSession.withLock { value in
                 value += 1

@@ -131,6 +131,49 @@ import Testing
         #expect(a.closedBecause == .tooManyBatchesInFlight(limit: 1))
     }
 
+    /// A session that has seen the peer's Hello, with `vector` as what it holds.
+    func established(holding vector: VersionVector = VersionVector(["gd": 2])) -> SyncSession {
+        var a = SyncSession(role: .acceptor, configuration: .init(nodeID: "sh", province: "310000"))
+        _ = a.handle(.connected(vector: vector, nowMilliseconds: 0))
+        _ = a.handle(.received(.hello(.init(nodeID: "gd", province: "440000", batchEntriesMax: 8, batchesInFlightMax: 4)),
+                               nowMilliseconds: 0))
+        return a
+    }
+
+    @Test func reusedBatchNumber_isAProtocolError() throws {
+        var a = established(holding: VersionVector())
+        _ = a.handle(.received(.vector(VersionVector()), nowMilliseconds: 0))
+        let key = try SigningKey(seed: Array(0...31))
+        let id = try ResidentID("11010519491231002X", today: CivilDate(year: 2026, month: 1, day: 1)!)
+        let body = EntryBody(origin: "gd", seq: 1, prev: .zero, context: VersionVector(), hlc: .zero,
+                             keyID: IssuerSigner(origin: "gd", key: key).keyID,
+                             event: .issue(.init(licenseType: "residence_permit", province: "440000",
+                                                 holderRef: HolderRef(id: id, key: try HolderKey(bytes: Array(64...95))),
+                                                 holderMasked: id.masked, attributes: [:],
+                                                 validFrom: CivilDate(year: 2026, month: 1, day: 1)!, validUntil: nil)))
+        let entry = Entry.sign(body, with: key)
+        #expect(a.handle(.received(.entries(batch: 7, [entry]), nowMilliseconds: 0)) == [.append(batch: 7, [entry])])
+        _ = a.handle(.received(.entries(batch: 7, [entry]), nowMilliseconds: 0))
+        #expect(a.closedBecause == .malformedFrame("batch 7 is already waiting to be appended"))
+    }
+
+    /// Announced heads are compared before any batch goes out (evidence of a fork must
+    /// reach the peer before entries that would not chain to its branch), and an origin's
+    /// head at most once per comparison period, whatever the peer announces.
+    @Test func headComparison_comesBeforeBatches_andIsRateLimited() throws {
+        var a = established()
+        let made = try EntryID(bytes: Array(repeating: 9, count: 32))
+        let first = a.handle(.received(.vector(VersionVector(["gd": 1]), heads: ["gd": made]), nowMilliseconds: 0))
+        #expect(first == [.compareHeads(VersionVector(["gd": 1]), heads: ["gd": made])])
+        let after = a.handle(.headsCompared(divergent: []))
+        #expect(after.contains { if case .readEntries(origin: "gd", after: 1, _, _) = $0 { true } else { false } })
+        let other = try EntryID(bytes: Array(repeating: 8, count: 32))
+        let soon = a.handle(.received(.vector(VersionVector(["gd": 1]), heads: ["gd": other]), nowMilliseconds: 5_000))
+        #expect(!soon.contains { if case .compareHeads = $0 { true } else { false } })
+        let later = a.handle(.received(.vector(VersionVector(["gd": 1]), heads: ["gd": other]), nowMilliseconds: 10_000))
+        #expect(later.contains { if case .compareHeads = $0 { true } else { false } })
+    }
+
     @Test func keepaliveAndIdleTimeout_followTheTimeInEvents() {
         var a = SyncSession(role: .acceptor, configuration: .init(nodeID: "gd", province: "440000"))
         _ = a.handle(.connected(vector: VersionVector(), nowMilliseconds: 1_000))

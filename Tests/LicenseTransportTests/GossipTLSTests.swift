@@ -358,3 +358,37 @@ import Testing
         #expect(TransportPKI.nodeID(ofCertificateDER: certificate) == "gd")
     }
 }
+
+/// One session per pair, decided alike on both sides without talking.
+@Suite struct SessionTieBreakTests {
+    @Test func oppositeDirections_keepTheOneDialedByTheSmallerID() {
+        // On gd ("gd" < "sh"): gd's own dial is preferred over sh's.
+        let board = PeerBoard()
+        let inbound = SessionControl(), outbound = SessionControl()
+        #expect(board.register(nodeID: "sh", dialedHere: false, localNodeID: "gd", control: inbound) != nil)
+        #expect(board.register(nodeID: "sh", dialedHere: true, localNodeID: "gd", control: outbound) != nil)
+        #expect(inbound.takeClose() == .duplicateSession(peer: "sh"))
+        #expect(outbound.takeClose() == nil)
+        // On sh, the same pair: gd's dial (inbound there) wins; sh's own dial is refused.
+        let shBoard = PeerBoard()
+        #expect(shBoard.register(nodeID: "gd", dialedHere: false, localNodeID: "sh", control: SessionControl()) != nil)
+        #expect(shBoard.register(nodeID: "gd", dialedHere: true, localNodeID: "sh", control: SessionControl()) == nil)
+    }
+
+    /// The peer dialed again in the same direction: its old session is dead or dying, so the
+    /// new one replaces it instead of being refused until the old one times out.
+    @Test func sameDirection_newSessionReplacesTheOld() {
+        let board = PeerBoard()
+        let old = SessionControl(), new = SessionControl()
+        #expect(board.register(nodeID: "gd", dialedHere: false, localNodeID: "sh", control: old) != nil)
+        #expect(board.register(nodeID: "gd", dialedHere: false, localNodeID: "sh", control: new) != nil)
+        #expect(old.takeClose() == .duplicateSession(peer: "gd"))
+        #expect(new.takeClose() == nil)
+        // Also for the direction that loses the tie-break, as long as it is alone.
+        let gdBoard = PeerBoard()
+        let first = SessionControl(), second = SessionControl()
+        #expect(gdBoard.register(nodeID: "sh", dialedHere: false, localNodeID: "gd", control: first) != nil)
+        #expect(gdBoard.register(nodeID: "sh", dialedHere: false, localNodeID: "gd", control: second) != nil)
+        #expect(first.takeClose() == .duplicateSession(peer: "sh"))
+    }
+}
