@@ -351,3 +351,22 @@ public enum JSON {
         return encoder
     }
 }
+
+/// `GET /readyz`: whether the node can serve (its ledger reads; a networked node has at
+/// least one peer connected), and if not, why.
+public struct ReadinessDocument: Codable, Sendable, Equatable {
+    public let status: String
+    public let reason: String?
+    public let peersConnected: Int
+
+    enum CodingKeys: String, CodingKey {
+        case status, reason
+        case peersConnected = "peers_connected"
+    }
+
+    public init(ready: Bool, reason: String?, peersConnected: Int) {
+        status = ready ? "ready" : "not_ready"
+        self.reason = reason
+        self.peersConnected = peersConnected
+    }
+}

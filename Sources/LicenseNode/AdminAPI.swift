@@ -41,6 +41,14 @@ public enum AdminAPI {
             try json(["status": "ok"])
         }
 
+        // For load balancers and orchestrators: no token, 503 until the node can serve.
+        router.get("/readyz") { _, _ in
+            let readiness = service.readiness()
+            return try json(ReadinessDocument(ready: readiness.ready, reason: readiness.reason,
+                                              peersConnected: readiness.peersConnected),
+                            status: readiness.ready ? .ok : .serviceUnavailable)
+        }
+
         router.get("/v1/status") { request, _ in
             _ = try require(.operator, request)
             return try json(try await run { () throws(ServiceError) in try service.status() })

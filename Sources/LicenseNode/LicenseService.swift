@@ -2,6 +2,7 @@ import LicenseAPI
 import LicenseCore
 import LicenseStore
 import LicenseTransport
+import Synchronization
 
 /// The node's operations on licenses, independent of HTTP: what the admin API and the
 /// benchmark call. Validates, writes through the group-commit writer, audits lookups.
@@ -16,6 +17,24 @@ public final class LicenseService: Sendable {
     /// What the gossip sessions report about each peer (empty for a standalone node).
     public let peerBoard = PeerBoard()
     public let startedAtMilliseconds: UInt64
+    /// Set when the node runs with peers (a configured node): then it is ready only while
+    /// at least one peer is connected.
+    private let networked = Mutex(false)
+
+    public func markNetworked() { networked.withLock { $0 = true } }
+
+    /// Whether the node can serve: its ledger reads, and, for a networked node, at least
+    /// one peer is connected. `reason` says what is missing.
+    public func readiness() -> (ready: Bool, reason: String?, peersConnected: Int) {
+        let connected = peerBoard.snapshot().filter(\.connected).count
+        do {
+            _ = try store.versionVector()
+        } catch {
+            return (false, "the ledger cannot be read: \(error)", connected)
+        }
+        if networked.withLock({ $0 }) && connected == 0 { return (false, "no peer is connected", 0) }
+        return (true, nil, connected)
+    }
 
     /// The audit purpose is free text but bounded.
     public static let purposeBytesMax = 200

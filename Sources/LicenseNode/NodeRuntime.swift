@@ -99,6 +99,7 @@ public enum NodeRuntime {
         try loadCertificates(from: config.certificatesDirectory, root: material, into: store)
         let tls = try makeTLS(config)
         let service = LicenseService(store: store, material: material, catalog: catalog, clock: clock)
+        service.markNetworked()
         let gossip = GossipNode(store: store, nodeID: config.nodeID, province: config.province, tls: tls, hub: service.hub,
                                 board: service.peerBoard, root: material.root, clock: { clock.nowMilliseconds() },
                                 logger: logger)

@@ -13,6 +13,27 @@ struct AdminAPITests {
         }
     }
 
+    @Test func readyz_standaloneNodeIsReady_withoutAToken() async throws {
+        try await withRunningNode { node in
+            let result = try await node.call("GET", "/readyz", token: nil)
+            #expect(result.status == 200)
+            #expect(result.json["status"] as? String == "ready")
+        }
+    }
+
+    /// A networked node with no peer connected cannot show other provinces' licenses:
+    /// it says so with 503 and the reason, and its liveness is unaffected.
+    @Test func readyz_networkedNodeWithoutPeers_isNotReady() async throws {
+        try await withRunningNode { node in
+            node.service.markNetworked()
+            let result = try await node.call("GET", "/readyz", token: nil)
+            #expect(result.status == 503)
+            #expect(result.json["status"] as? String == "not_ready")
+            #expect(result.json["reason"] as? String == "no peer is connected")
+            #expect(try await node.call("GET", "/healthz", token: nil).status == 200)
+        }
+    }
+
     @Test func status_reportsIdentityEntriesVersionVectorAndDigest() async throws {
         try await withRunningNode { node in
             _ = try await node.issueDrivingLicence()

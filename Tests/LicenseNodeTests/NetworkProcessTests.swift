@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Testing
 
 /// Three `licensed` processes of a test network, wired as a line gd – bj – sh over
@@ -72,6 +75,11 @@ struct NetworkProcessTests {
         #expect(peers.allSatisfy { $0["connected"] as? Bool == true })
         let status = try network.status("bj")
         #expect((status["peers"] as? [Any])?.count == 2)
+        // Ready: its ledger reads and its peers are connected (no token needed).
+        let adminURL = try String(contentsOfFile: network.data("bj") + "/admin.url", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let ready = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: adminURL + "/readyz")!)) as? [String: Any]
+        #expect(ready?["status"] as? String == "ready" && ready?["peers_connected"] as? Int == 2, "\(String(describing: ready))")
 
         // kill -9 sh, write more elsewhere, restart sh: it catches up, nothing acknowledged is lost.
         daemons["sh"]!.kill()
