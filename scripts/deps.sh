@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, when they are missing.
-# Sourced by quickstart.sh and test.sh; safe to run again.
+# Sourced by quickstart.sh and test.sh; safe to run again. systemd provides
+# systemd-analyze, with which the tests verify deploy/licensed.service.
 set -euo pipefail
-needed=(libsodium-dev libsqlite3-dev libssl-dev pkg-config)
+needed=(libsodium-dev libsqlite3-dev libssl-dev pkg-config systemd)
 missing=()
 for package in "${needed[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
