@@ -370,3 +370,44 @@ public struct ReadinessDocument: Codable, Sendable, Equatable {
         self.peersConnected = peersConnected
     }
 }
+
+/// Catch-up progress as `licensectl status --watch` shows it, from two status readings.
+public struct CatchUpProgress: Sendable, Equatable {
+    /// Entries the node's peers are known to hold that it does not (per origin, the
+    /// furthest peer's seq beyond its own, summed).
+    public let behind: UInt64
+    /// Entries gained per second between the two readings.
+    public let entriesPerSecond: Double
+    /// Seconds left at that rate; nil when nothing is left or nothing moved.
+    public let secondsLeft: Double?
+
+    public init(previous: StatusDocument?, current: StatusDocument, secondsBetween: Double) {
+        var behind: UInt64 = 0
+        var origins = Set(current.versionVector.keys)
+        for peer in current.peers { origins.formUnion(peer.versionVector.keys) }
+        for origin in origins {
+            let furthest = current.peers.map { $0.versionVector[origin] ?? 0 }.max() ?? 0
+            let own = current.versionVector[origin] ?? 0
+            if furthest > own { behind += furthest - own }
+        }
+        self.behind = behind
+        if let previous, secondsBetween > 0, current.entries >= previous.entries {
+            entriesPerSecond = Double(current.entries - previous.entries) / secondsBetween
+        } else {
+            entriesPerSecond = 0
+        }
+        secondsLeft = behind > 0 && entriesPerSecond > 0 ? Double(behind) / entriesPerSecond : nil
+    }
+
+    /// "caught up", or "catching up: N entries behind at R/s, about T left".
+    public var summary: String {
+        guard behind > 0 else { return "caught up" }
+        var text = "catching up: \(behind) entries behind"
+        if entriesPerSecond > 0 { text += String(format: " at %.0f entries/s", entriesPerSecond) }
+        if let secondsLeft {
+            let seconds = Int(secondsLeft.rounded(.up))
+            text += seconds >= 60 ? ", about \(seconds / 60) min \(seconds % 60) s left" : ", about \(seconds) s left"
+        }
+        return text
+    }
+}

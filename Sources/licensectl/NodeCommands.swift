@@ -9,30 +9,60 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var connection: Connection
 
+    @Flag(help: "Refresh in place until interrupted; while the node catches up, show the rate and the time left.")
+    var watch = false
+
+    @Option(help: "Seconds between refreshes with --watch.")
+    var interval: Double = 2
+
+    func validate() throws {
+        guard interval >= 0.2 else { throw ValidationError("--interval must be at least 0.2 seconds") }
+        guard !(watch && connection.json) else { throw ValidationError("--watch shows text; use --json without it") }
+    }
+
     func run() async throws {
+        guard watch else {
+            try await reporting {
+                let status: StatusDocument = try await connection.client().get("v1/status")
+                try connection.emit(status, human: Self.text)
+            }
+            return
+        }
         try await reporting {
-            let status: StatusDocument = try await connection.client().get("v1/status")
-            try connection.emit(status) { status in
-                let head = Table.record([
-                    ("node", status.nodeID),
-                    ("province", "\(status.provinceName) \(status.province)"),
-                    ("issuer key", status.keyID),
-                    ("root key", status.rootKeyID),
-                    ("entries", String(status.entries)),
-                    ("ledger digest", status.ledgerDigest),
-                    ("catalog", "version \(status.catalogVersion)"),
-                    ("started at", status.startedAt),
-                ])
-                let vector = Table(headers: ["ORIGIN", "SEQ"],
-                                   rows: status.versionVector.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
-                let peers = status.peers.isEmpty ? "" : "\n\npeers\n" + PeerText.table(status.peers)
-                let flags = status.equivocations.isEmpty ? "" : "\n\nEQUIVOCATION: these origins signed two entries at one seq\n"
-                    + Table(headers: ["ORIGIN", "SEQ", "DETECTED", "HELD ENTRY", "OTHER ENTRY"], rows: status.equivocations.map {
-                        [$0.origin, String($0.seq), $0.detectedAt, String($0.heldEntry.prefix(16)), String($0.otherEntry.prefix(16))]
-                    }).render()
-                return head + "\n\nversion vector\n" + vector.render() + peers + flags
+            var previous: (status: StatusDocument, at: ContinuousClock.Instant)?
+            while !Task.isCancelled {
+                let now = ContinuousClock.now
+                let status: StatusDocument = try await connection.client().get("v1/status")
+                let between = previous.map { $0.at.duration(to: now).components } ?? (seconds: 0, attoseconds: 0)
+                let progress = CatchUpProgress(previous: previous?.status, current: status,
+                                               secondsBetween: Double(between.seconds) + Double(between.attoseconds) / 1e18)
+                // Home the cursor and clear the screen: each refresh replaces the last.
+                FileHandle.standardOutput.write(Data(("\u{1B}[H\u{1B}[2J" + progress.summary + "\n\n" + Self.text(status) + "\n").utf8))
+                previous = (status, now)
+                try await Task.sleep(for: .seconds(interval))
             }
         }
+    }
+
+    static func text(_ status: StatusDocument) -> String {
+        let head = Table.record([
+            ("node", status.nodeID),
+            ("province", "\(status.provinceName) \(status.province)"),
+            ("issuer key", status.keyID),
+            ("root key", status.rootKeyID),
+            ("entries", String(status.entries)),
+            ("ledger digest", status.ledgerDigest),
+            ("catalog", "version \(status.catalogVersion)"),
+            ("started at", status.startedAt),
+        ])
+        let vector = Table(headers: ["ORIGIN", "SEQ"],
+                           rows: status.versionVector.sorted { $0.key < $1.key }.map { [$0.key, String($0.value)] })
+        let peers = status.peers.isEmpty ? "" : "\n\npeers\n" + PeerText.table(status.peers)
+        let flags = status.equivocations.isEmpty ? "" : "\n\nEQUIVOCATION: these origins signed two entries at one seq\n"
+            + Table(headers: ["ORIGIN", "SEQ", "DETECTED", "HELD ENTRY", "OTHER ENTRY"], rows: status.equivocations.map {
+                [$0.origin, String($0.seq), $0.detectedAt, String($0.heldEntry.prefix(16)), String($0.otherEntry.prefix(16))]
+            }).render()
+        return head + "\n\nversion vector\n" + vector.render() + peers + flags
     }
 }
 
