@@ -252,16 +252,17 @@ import Testing
         return backoff
     }()
 
-    /// The TCP connection is cut under a live session: the dialer's session ends, it dials
-    /// again, and entries written after the cut arrive over the new session.
-    @Test func droppedConnection_isRedialed_andSyncResumes() async throws {
-        let gd = try node("gd", province: "440000", trusting: ["sh"], fast: true)
-        let sh = try node("sh", province: "310000", trusting: ["gd"], fast: true)
+    /// gd keeps a session up with sh through a relay the test can break; sh holds 10
+    /// entries. Once gd holds them, `breakLink` breaks the relay; when gd's session has
+    /// ended (its reason is returned), sh writes 5 more, `mendLink` runs, and gd must catch
+    /// up over a new session.
+    func linkThatBreaks(gd: Node, sh: Node, breakLink: @Sendable (TCPProxy) -> Void,
+                        mendLink: @Sendable (TCPProxy) -> Void = { _ in }) async throws -> SyncError? {
         try await issue(sh, 10, province: "310000")
         let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
         let proxy = try await TCPProxy(to: "127.0.0.1", port: listener.port)
         let (endings, ended) = AsyncStream.makeStream(of: SyncError.self)
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        let reason = try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await listener.serve() }
             group.addTask { try await proxy.serve() }
             group.addTask {
@@ -269,16 +270,27 @@ import Testing
                                               backoff: Self.quickBackoff, while: { true }, ended: { ended.yield($0) })
             }
             try await waitUntil(gd, holds: VersionVector(["sh": 10]))
-            proxy.dropAll()
+            breakLink(proxy)
             var iterator = endings.makeAsyncIterator()
             let reason = await iterator.next()
-            #expect(reason?.code == "peer_closed")
             // Written while no session is up: only a new session can carry it.
             try await issue(store: sh.store, signer: sh.signer, 5, province: "310000", firstHolder: 100)
+            mendLink(proxy)
             try await waitUntil(gd, holds: VersionVector(["sh": 15]))
             group.cancelAll()
+            return reason
         }
         #expect(try gd.store.ledgerDigest() == sh.store.ledgerDigest())
+        return reason
+    }
+
+    /// The TCP connection is cut under a live session: the dialer's session ends, it dials
+    /// again, and entries written after the cut arrive over the new session.
+    @Test func droppedConnection_isRedialed_andSyncResumes() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"], fast: true)
+        let sh = try node("sh", province: "310000", trusting: ["gd"], fast: true)
+        let reason = try await linkThatBreaks(gd: gd, sh: sh, breakLink: { $0.dropAll() })
+        #expect(reason?.code == "peer_closed")
     }
 
     /// A link that silently stops carrying bytes (a dead route): keepalives go unanswered,
@@ -289,27 +301,8 @@ import Testing
         // margin enough for a loaded machine; sh waits a minute, so gd's timeout comes first.
         let gd = try node("gd", province: "440000", trusting: ["sh"], fast: true, idleTimeoutMilliseconds: 1000)
         let sh = try node("sh", province: "310000", trusting: ["gd"], fast: true)
-        try await issue(sh, 10, province: "310000")
-        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
-        let proxy = try await TCPProxy(to: "127.0.0.1", port: listener.port)
-        let (endings, ended) = AsyncStream.makeStream(of: SyncError.self)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.serve() }
-            group.addTask { try await proxy.serve() }
-            group.addTask {
-                await gd.gossip.keepConnected(to: .init(nodeID: "sh", host: "127.0.0.1", port: proxy.port),
-                                              backoff: Self.quickBackoff, while: { true }, ended: { ended.yield($0) })
-            }
-            try await waitUntil(gd, holds: VersionVector(["sh": 10]))
-            proxy.blackhole(true)
-            var iterator = endings.makeAsyncIterator()
-            let reason = await iterator.next()
-            #expect(reason?.code == "idle_timeout")
-            try await issue(store: sh.store, signer: sh.signer, 5, province: "310000", firstHolder: 100)
-            proxy.blackhole(false)
-            try await waitUntil(gd, holds: VersionVector(["sh": 15]))
-            group.cancelAll()
-        }
+        let reason = try await linkThatBreaks(gd: gd, sh: sh, breakLink: { $0.blackhole(true) }, mendLink: { $0.blackhole(false) })
+        #expect(reason?.code == "idle_timeout")
     }
 
     /// Both nodes dial each other: each side keeps the session dialed by the smaller id
