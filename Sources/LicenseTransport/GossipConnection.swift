@@ -7,15 +7,16 @@ import Synchronization
 import NIOCore
 import NIOSSL
 
-/// Runs one `SyncSession` over one TLS connection: the I/O shell around the sans-I/O
-/// session. Frames are read only as fast as they are handled (the reader waits until
-/// the session has taken its bytes), and a batch is appended before the next is read, so
-/// a fast peer cannot make memory grow.
 /// A byte count shared by a session's loop and its writer task.
 final class ByteCount: Sendable {
     let value = Atomic(0)
 }
 
+/// Runs one `SyncSession` over one TLS connection: the I/O shell around the sans-I/O
+/// session. Frames are decoded only as fast as the session takes them (the reader waits
+/// for the loop), batches are appended one at a time beside the loop while the next ones'
+/// signatures are checked, and the session refuses more waiting batches than it agreed
+/// to, so a fast peer cannot make memory grow. Writes are capped the same way.
 struct GossipConnection {
     /// More than this waiting to be written ends the session: a catch-up keeps at most the
     /// peer's batches in flight (≤ 64 × 1 MiB by the protocol, 8 MiB with this node's
@@ -108,8 +109,8 @@ struct GossipConnection {
                     }
                     // Writes go through their own task, so the session loop never waits on
                     // the socket: two nodes both catching up cannot block each other
-                    // writing while neither reads. The queue is bounded by the protocol (at
-                    // most the agreed batches in flight, plus small control frames).
+                    // writing while neither reads. The protocol bounds the queue (the agreed
+                    // batches in flight, plus small frames); `queuedBytesMax` enforces it.
                     let (writes, writer) = AsyncStream.makeStream(of: [UInt8].self)
                     let (drained, drainedSignal) = AsyncStream.makeStream(of: Void.self)
                     group.addTask {
