@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, when they are missing.
-# Sourced by quickstart.sh and test.sh; safe to run again. systemd provides
-# systemd-analyze, with which the tests verify deploy/licensed.service.
+# Sourced by quickstart.sh and test.sh; safe to run again. The tests use two tools
+# from them: systemd-analyze (systemd) verifies deploy/licensed.service, and promtool
+# (prometheus) checks the /metrics output.
 set -euo pipefail
-needed=(libsodium-dev libsqlite3-dev libssl-dev pkg-config systemd)
+needed=(libsodium-dev libsqlite3-dev libssl-dev pkg-config systemd prometheus)
 missing=()
 for package in "${needed[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

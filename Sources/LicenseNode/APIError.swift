@@ -66,3 +66,20 @@ struct ErrorBodyMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+
+/// Counts every admin request by route pattern (not the concrete path: no license ids in
+/// labels) and response status, errors included.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: NodeMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            metrics.request(route: context.endpointPath ?? "unmatched", status: response.status.code)
+            return response
+        } catch let error as any HTTPResponseError {
+            metrics.request(route: context.endpointPath ?? "unmatched", status: error.status.code)
+            throw error
+        }
+    }
+}

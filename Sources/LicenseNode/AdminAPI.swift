@@ -14,7 +14,10 @@ public enum AdminAPI {
 
     public static func router(service: LicenseService) -> Router<BasicRequestContext> {
         let router = Router()
-        router.addMiddleware { ErrorBodyMiddleware() }
+        router.addMiddleware {
+            RequestMetricsMiddleware(metrics: service.metrics)
+            ErrorBodyMiddleware()
+        }
         let tokens = service.material.tokens
 
         @Sendable func require(_ role: Role, _ request: Request) throws -> Principal {
@@ -39,6 +42,13 @@ public enum AdminAPI {
 
         router.get("/healthz") { _, _ in
             try json(["status": "ok"])
+        }
+
+        // For the monitoring system: no token; no label carries an ID number or a secret.
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: ResponseBody(byteBuffer: ByteBuffer(string: service.metrics.scrape(store: service.store,
+                                                                                              board: service.peerBoard))))
         }
 
         // For load balancers and orchestrators: no token, 503 until the node can serve.

@@ -17,6 +17,8 @@ public final class LicenseService: Sendable {
     /// What the gossip sessions report about each peer (empty for a standalone node).
     public let peerBoard = PeerBoard()
     public let startedAtMilliseconds: UInt64
+    /// Prometheus metrics, served at `GET /metrics`.
+    public let metrics = NodeMetrics()
     /// Set when the node runs with peers (a configured node): then it is ready only while
     /// at least one peer is connected.
     private let networked = Mutex(false)
@@ -50,6 +52,8 @@ public final class LicenseService: Sendable {
             if let vector = try? store.versionVector() { hub.publish(vector) }
         }
         self.startedAtMilliseconds = clock.nowMilliseconds()
+        let metrics = self.metrics
+        peerBoard.observe { metrics.record($0) }
     }
 
     public func issue(_ request: IssueRequest) async throws(ServiceError) -> LicenseState {

@@ -233,11 +233,22 @@ struct GossipConnection {
                                 let early = checking.removeValue(forKey: batch)
                                 group.addTask {
                                     let outcome: Result<SyncSession.AppendResult, any Error>
+                                    let started = ContinuousClock.now
                                     do {
                                         let checked = if let early { try await early.value } else { try await store.checkSignatures(entries) }
                                         outcome = .success(try await append(checked))
                                     } catch {
                                         outcome = .failure(error)
+                                    }
+                                    let took = started.duration(to: .now).components
+                                    switch outcome {
+                                    case .success(.stored), .success(.heldBack):
+                                        board.report(.appended(entries: entries.count,
+                                                               seconds: Double(took.seconds) + Double(took.attoseconds) / 1e18))
+                                    case let .success(.refused(code, _)):
+                                        board.report(.refused(reason: code))
+                                    case .failure:
+                                        break
                                     }
                                     await inputs.send(.appended(batch: batch, outcome, entries: entries.count))
                                 }

@@ -69,6 +69,26 @@ public final class PeerBoard: Sendable {
         let control: SessionControl
     }
 
+    /// What the sessions report for metrics, as it happens.
+    public enum Event: Sendable {
+        /// A received batch was appended: how many entries were stored, and how long
+        /// checking and appending took.
+        case appended(entries: Int, seconds: Double)
+        /// A received entry was refused (the peer was disconnected), by reason code.
+        case refused(reason: String)
+    }
+
+    private let observer = Mutex<(@Sendable (Event) -> Void)?>(nil)
+
+    /// Hears every `Event` from now on (one observer: the node's metrics).
+    public func observe(_ handler: @escaping @Sendable (Event) -> Void) {
+        observer.withLock { $0 = handler }
+    }
+
+    func report(_ event: Event) {
+        observer.withLock { $0 }?(event)
+    }
+
     private let peers = Mutex<[String: PeerStatus]>([:])
     /// Established sessions, by a session number.
     private let live = Mutex<[Int: LiveSession]>([:])

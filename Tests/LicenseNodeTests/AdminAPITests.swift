@@ -34,6 +34,37 @@ struct AdminAPITests {
         }
     }
 
+    /// Prometheus text that promtool accepts, with the ledger's figures and the requests
+    /// made, labelled by route pattern (never a license id or an ID number).
+    @Test func metrics_passPromtool_andCountRequestsByRoute() async throws {
+        try await withRunningNode { node in
+            let license = try await node.issueDrivingLicence()
+            _ = try await node.get("/v1/licenses/\(license)")
+            _ = try await node.get("/v1/licenses/no-such-license")
+            let result = try await node.call("GET", "/metrics", token: nil)
+            #expect(result.status == 200)
+            let text = String(decoding: result.body, as: UTF8.self)
+            #expect(text.contains("lx_ledger_entries 1"))
+            #expect(text.contains("lx_admin_requests_total{route=\"/v1/licenses/{id}\",status=\"200\"} 1"), "\(text)")
+            #expect(text.contains("status=\"400\""))
+            #expect(!text.contains(license) && !text.contains(holderA))
+
+            let promtool = Process()
+            promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
+            promtool.arguments = ["check", "metrics"]
+            let input = Pipe(), output = Pipe()
+            promtool.standardInput = input
+            promtool.standardOutput = output
+            promtool.standardError = output
+            try promtool.run()
+            input.fileHandleForWriting.write(result.body)
+            try input.fileHandleForWriting.close()
+            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            promtool.waitUntilExit()
+            #expect(promtool.terminationStatus == 0, "promtool: \(report)")
+        }
+    }
+
     @Test func status_reportsIdentityEntriesVersionVectorAndDigest() async throws {
         try await withRunningNode { node in
             _ = try await node.issueDrivingLicence()
