@@ -64,8 +64,9 @@ public final class NodeMetrics: Sendable {
                     .set(Double(peer.bytesIn))
                 registry.makeGauge(descriptor: Self.named("peer_sent", "bytes", "Bytes sent to the peer"), labels: labels)
                     .set(Double(peer.bytesOut))
+                let lags = peer.lag(behind: vector)
                 for origin in vector.seqs.keys {
-                    let lag = peer.lag(behind: vector)[origin] ?? 0
+                    let lag = lags[origin] ?? 0
                     registry.makeGauge(descriptor: Self.named("peer_lag", "entries", "Entries of an origin this node holds that the peer is not known to hold"),
                                        labels: [("peer", peer.nodeID), ("origin", origin)])
                         .set(Double(lag))

@@ -92,7 +92,7 @@ extension LedgerStore {
 
     /// The proof for one position, if held.
     public func equivocation(origin: String, seq: UInt64) throws(StoreError) -> Equivocation? {
-        try equivocations().first { $0.origin == origin && $0.seq == seq }
+        try run { try pool.read { db in try Self.proof(origin: origin, seq: seq, db) } }
     }
 
     /// The version vector with the id of each origin's newest entry, read together: what a
@@ -136,11 +136,6 @@ extension LedgerStore {
         }
     }
 
-    /// The entry at (origin, seq), if held.
-    public func entry(origin: String, seq: UInt64) throws(StoreError) -> Entry? {
-        try run { try pool.read { db in try Self.entry(origin: origin, seq: seq, db) } }
-    }
-
     static func entry(origin: String, seq: UInt64, _ db: Database) throws -> Entry? {
         try Row.fetchOne(db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE origin = ? AND seq = ?"),
                          arguments: [origin, Int64(seq)]).map(Self.entry)
@@ -168,10 +163,15 @@ extension LedgerStore {
             """, arguments: [held.body.origin, Int64(held.body.seq), Data(held.id.bytes), Data(other.bodyBytes),
                              Data(other.signature), Int64(clamping: detectedMilliseconds), Data(held.bodyBytes),
                              Data(held.signature)])
-        guard let row = try Row.fetchOne(db, sql: proofQuery + " WHERE q.origin = ? AND q.seq = ?",
-                                         arguments: [held.body.origin, Int64(held.body.seq)])
-        else { throw StoreError.database("equivocation proof for \(held.body.origin)#\(held.body.seq) vanished while stored") }
-        return try equivocation(row)
+        guard let proof = try proof(origin: held.body.origin, seq: held.body.seq, db) else {
+            throw StoreError.database("equivocation proof for \(held.body.origin)#\(held.body.seq) vanished while stored")
+        }
+        return proof
+    }
+
+    static func proof(origin: String, seq: UInt64, _ db: Database) throws -> Equivocation? {
+        try Row.fetchOne(db, sql: proofQuery + " WHERE q.origin = ? AND q.seq = ?", arguments: [origin, Int64(seq)])
+            .map(equivocation)
     }
 
     /// Proofs with both sides' bytes; rows from before v3 hold the first side in `entries`.

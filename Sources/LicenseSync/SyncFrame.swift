@@ -94,15 +94,9 @@ public enum SyncFrame: Equatable, Sendable {
             }
             frame.kind = .vector(m)
         case let .entries(batch, entries):
-            var m = LXEntryBatch()
-            m.batch = batch
-            m.entries = entries.map { Self.signed($0.bodyBytes, $0.signature) }
-            frame.kind = .entries(m)
+            frame.kind = .entries(Self.batch(batch, entries.map { Self.signed($0.bodyBytes, $0.signature) }))
         case let .entryBytes(batch, entries):
-            var m = LXEntryBatch()
-            m.batch = batch
-            m.entries = entries.map { Self.signed($0.bodyBytes, $0.signature) }
-            frame.kind = .entries(m)
+            frame.kind = .entries(Self.batch(batch, entries.map { Self.signed($0.bodyBytes, $0.signature) }))
         case let .ack(batch, vector):
             var m = LXAcknowledgement()
             m.batch = batch
@@ -191,6 +185,13 @@ public enum SyncFrame: Equatable, Sendable {
             }
             self = .equivocation(entries)
         }
+    }
+
+    private static func batch(_ number: UInt64, _ entries: [LXSignedEntry]) -> LXEntryBatch {
+        var m = LXEntryBatch()
+        m.batch = number
+        m.entries = entries
+        return m
     }
 
     private static func signed(_ body: [UInt8], _ signature: [UInt8]) -> LXSignedEntry {

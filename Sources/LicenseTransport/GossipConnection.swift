@@ -240,11 +240,10 @@ struct GossipConnection {
                                     } catch {
                                         outcome = .failure(error)
                                     }
-                                    let took = started.duration(to: .now).components
+                                    let took = started.duration(to: .now).seconds
                                     switch outcome {
                                     case .success(.stored), .success(.heldBack):
-                                        board.report(.appended(entries: entries.count,
-                                                               seconds: Double(took.seconds) + Double(took.attoseconds) / 1e18))
+                                        board.report(.appended(entries: entries.count, seconds: took))
                                     case let .success(.refused(code, _)):
                                         board.report(.refused(reason: code))
                                     case .failure:

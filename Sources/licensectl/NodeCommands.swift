@@ -33,9 +33,8 @@ struct Status: AsyncParsableCommand {
             while !Task.isCancelled {
                 let now = ContinuousClock.now
                 let status: StatusDocument = try await connection.client().get("v1/status")
-                let between = previous.map { $0.at.duration(to: now).components } ?? (seconds: 0, attoseconds: 0)
                 let progress = CatchUpProgress(previous: previous?.status, current: status,
-                                               secondsBetween: Double(between.seconds) + Double(between.attoseconds) / 1e18)
+                                               secondsBetween: previous.map { $0.at.duration(to: now).seconds } ?? 0)
                 // Home the cursor and clear the screen: each refresh replaces the last.
                 FileHandle.standardOutput.write(Data(("\u{1B}[H\u{1B}[2J" + progress.summary + "\n\n" + Self.text(status) + "\n").utf8))
                 previous = (status, now)

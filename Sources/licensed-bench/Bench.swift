@@ -351,9 +351,3 @@ extension Principal {
     static var benchmark: Principal { Principal(name: "benchmark", roles: [.clerk]) }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
-}

@@ -108,8 +108,7 @@ enum PropagationBench {
             let arrived = arrivals.times.withLock { $0 }
             for (key, start) in commits {
                 guard let arrival = arrived[key], arrival.count == count - 1 else { continue }
-                latencies.append(Double(start.duration(to: arrival.last).components.attoseconds) / 1e15
-                                 + Double(start.duration(to: arrival.last).components.seconds) * 1000)
+                latencies.append(start.duration(to: arrival.last).seconds * 1000)
             }
             report(String(format: "propagation: %d of %d entries reached all %d other nodes", latencies.count, commits.count, count - 1))
             // Idle: count bytes on all links over a quiet period.

@@ -77,9 +77,3 @@ public struct StoredEntry: Sendable, Equatable {
         self.signature = signature
     }
 }
-
-extension Entry {
-    public var stored: StoredEntry {
-        StoredEntry(origin: body.origin, seq: body.seq, bodyBytes: bodyBytes, signature: signature)
-    }
-}
