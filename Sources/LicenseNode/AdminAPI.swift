@@ -120,7 +120,55 @@ public enum AdminAPI {
             let found = try await run { () async throws(ServiceError) in
                 try await service.lookup(holder: body.holder, purpose: body.purpose, by: principal)
             }
-            return try json(HolderLookupResponse(holder: found.masked, licenses: found.licenses.map(document)))
+            var recognitions: [RecognitionDocument]?
+            if body.recognize == true {
+                let decided = try await run { () async throws(ServiceError) in
+                    try await service.recognize(found.licenses, purpose: body.purpose, by: principal)
+                }
+                let at = Timestamps.iso8601(milliseconds: Int64(service.clock.nowMilliseconds()))
+                recognitions = decided.map { RecognitionDocument($0, decidedAt: at, license: nil) }
+            }
+            return try json(HolderLookupResponse(holder: found.masked, licenses: found.licenses.map(document),
+                                                 recognitions: recognitions))
+        }
+
+        // Recognition: does this node's province accept the license now, check by check.
+        router.post("/v1/verify") { request, _ in
+            let principal = try require(.clerk, request)
+            let body = try await decode(VerifyRequest.self, request)
+            let decided = try await run { () async throws(ServiceError) in
+                try await service.verify(body.licenseID, purpose: body.purpose, by: principal)
+            }
+            return try json(RecognitionDocument(decided.recognition,
+                                                decidedAt: Timestamps.iso8601(milliseconds: Int64(service.clock.nowMilliseconds())),
+                                                license: document(decided.license)))
+        }
+
+        router.get("/v1/licenses/:id/bundle") { request, context in
+            let principal = try require(.clerk, request)
+            let id = context.parameters.get("id") ?? ""
+            let bundle = try await run { () async throws(ServiceError) in try await service.bundle(id, by: principal) }
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle.jsonData())))
+        }
+
+        router.post("/v1/trust") { request, _ in
+            _ = try require(.operator, request)
+            let body = try await decode(TrustDocument.self, request)
+            let published = try await run { () throws(ServiceError) in try service.publishTrust(body) }
+            return try json(published, status: published.added ? .created : .ok)
+        }
+
+        router.get("/v1/agreements") { request, _ in
+            _ = try require(.clerk, request)
+            return try json(try await run { () throws(ServiceError) in try service.agreements() })
+        }
+
+        router.post("/v1/agreements") { request, _ in
+            _ = try require(.operator, request)
+            let body = try await decode(AgreementRequest.self, request)
+            return try json(try await run { () async throws(ServiceError) in try await service.setAgreement(body) },
+                            status: .created)
         }
 
         router.get("/v1/audit") { request, _ in

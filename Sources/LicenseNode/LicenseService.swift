@@ -1,6 +1,8 @@
 import LicenseAPI
 import LicenseCore
+import Foundation
 import LicenseStore
+import LicenseSync
 import LicenseTransport
 import Synchronization
 
@@ -12,6 +14,8 @@ public final class LicenseService: Sendable {
     public let catalog: Catalog
     public let clock: any NodeClock
     public let writer: LedgerWriter
+    /// Group commit for audit records (every recognition decision is recorded).
+    public let audit: AuditWriter
     /// Announces new local entries to the gossip sessions.
     public let hub: VectorHub
     /// What the gossip sessions report about each peer (empty for a standalone node).
@@ -51,6 +55,7 @@ public final class LicenseService: Sendable {
         self.writer = LedgerWriter(store: store, signer: material.signer, catalog: catalog, clock: clock) {
             if let vector = try? store.versionVector() { hub.publish(vector) }
         }
+        self.audit = AuditWriter(store: store)
         self.startedAtMilliseconds = clock.nowMilliseconds()
         let metrics = self.metrics
         peerBoard.observe { metrics.record($0) }
@@ -66,7 +71,31 @@ public final class LicenseService: Sendable {
         } catch {
             throw .request(error)
         }
+        try checkSigningKey(for: event.licenseType)
         return try await write(.issue(event))
+    }
+
+    /// A license this node's own certificate would not cover is refused before it is
+    /// signed: no other province would recognize it.
+    private func checkSigningKey(for type: String) throws(ServiceError) {
+        let certificate = material.certificate
+        guard certificate.allows(licenseType: type) else {
+            throw .badRequest(code: "type_not_certified", message: "this node's issuer key \(certificate.body.keyID) is not "
+                              + "certified to issue '\(type)'; ask the root for a certificate that covers it (docs/OPERATIONS.md)")
+        }
+        let now = clock.nowMilliseconds()
+        guard certificate.isValid(at: now) else {
+            throw .badRequest(code: "certificate_not_valid", message: "this node's issuer certificate is not valid now "
+                              + "(\(Timestamps.iso8601(milliseconds: Int64(clamping: certificate.body.notBeforeMilliseconds)))–"
+                              + "\(Timestamps.iso8601(milliseconds: Int64(clamping: certificate.body.notAfterMilliseconds)))); "
+                              + "install a new one (docs/OPERATIONS.md, key rotation)")
+        }
+        let revocation = try storeCall { () throws(StoreError) in try store.trustSnapshot(root: material.root) }
+            .revocations[certificate.body.keyID]
+        if let revocation, revocation.covers(signedAt: now) {
+            throw .badRequest(code: "key_revoked", message: "this node's issuer key \(certificate.body.keyID) is revoked as "
+                              + "compromised; install a new key and certificate (docs/OPERATIONS.md, key rotation)")
+        }
     }
 
     public func amend(_ id: String, _ request: AmendRequest) async throws(ServiceError) -> LicenseState {
@@ -112,14 +141,7 @@ public final class LicenseService: Sendable {
         } catch {
             throw .request(.invalidHolder(error))
         }
-        let purpose = purpose.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !purpose.isEmpty else { throw .badRequest(code: "purpose_required", message: "a holder lookup requires a purpose") }
-        guard purpose.utf8.count <= Self.purposeBytesMax else {
-            throw .badRequest(code: "text_too_long", message: "purpose is longer than \(Self.purposeBytesMax) bytes")
-        }
-        guard !ResidentID.appears(in: purpose) else {
-            throw .request(.invalid(.containsIDNumber(field: "purpose")))
-        }
+        let purpose = try auditPurpose(purpose, what: "a holder lookup")
         let ref = HolderRef(id: id, key: material.holderKey)
         let record = AuditRecord(atMilliseconds: Int64(clock.nowMilliseconds()), actor: principal.name,
                                  action: "holder_lookup", holderRef: ref, licenseID: nil, purpose: purpose)
@@ -130,6 +152,159 @@ public final class LicenseService: Sendable {
         }
         let licenses = try storeCall { () throws(StoreError) in try store.licenses(holder: ref) }
         return (id.masked, licenses)
+    }
+
+    /// A purpose for the audit log: required, bounded, and never an ID number.
+    private func auditPurpose(_ text: String, what: String) throws(ServiceError) -> String {
+        let purpose = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !purpose.isEmpty else { throw .badRequest(code: "purpose_required", message: "\(what) requires a purpose") }
+        guard purpose.utf8.count <= Self.purposeBytesMax else {
+            throw .badRequest(code: "text_too_long", message: "purpose is longer than \(Self.purposeBytesMax) bytes")
+        }
+        guard !ResidentID.appears(in: purpose) else {
+            throw .request(.invalid(.containsIDNumber(field: "purpose")))
+        }
+        return purpose
+    }
+
+    // MARK: - Recognition
+
+    /// Decides whether this node's province recognizes license `id` now, and records the
+    /// decision in the audit log before returning it.
+    public func verify(_ id: String, purpose: String?, by principal: Principal)
+        async throws(ServiceError) -> (recognition: Recognition, license: LicenseState)
+    {
+        let licenseID = try licenseID(id)
+        let purpose = try auditPurpose(purpose ?? "recognition check", what: "a recognition check")
+        return try await decide(licenseID, purpose: purpose, by: principal)
+    }
+
+    /// The decision on each license of a holder lookup, each recorded in the audit log.
+    public func recognize(_ licenses: [LicenseState], purpose: String, by principal: Principal)
+        async throws(ServiceError) -> [Recognition]
+    {
+        var out: [Recognition] = []
+        for license in licenses {
+            out.append(try await decide(license.id, purpose: purpose, by: principal).recognition)
+        }
+        return out
+    }
+
+    private func decide(_ id: LicenseID, purpose: String, by principal: Principal)
+        async throws(ServiceError) -> (recognition: Recognition, license: LicenseState)
+    {
+        let evidence = try storeCall { () throws(StoreError) in
+            try store.recognitionEvidence(id, decidingProvince: material.identity.province, root: material.root,
+                                          today: clock.today())
+        }
+        guard let evidence else { throw .request(.rejected(.unknownLicense(id))) }
+        let recognition = RecognitionRules.decide(evidence)
+        do {
+            try await audit.record(AuditRecord(atMilliseconds: Int64(clock.nowMilliseconds()), actor: principal.name,
+                                               action: "verify:\(recognition.decision.rawValue)",
+                                               holderRef: evidence.license.holderRef, licenseID: id, purpose: purpose))
+        } catch {
+            throw .store(error)
+        }
+        metrics.recordDecision(recognition.decision)
+        return (recognition, evidence.license)
+    }
+
+    /// A self-contained, offline-verifiable bundle of license `id` (recorded in the audit log).
+    public func bundle(_ id: String, by principal: Principal) async throws(ServiceError) -> LicenseBundle {
+        let licenseID = try licenseID(id)
+        let bundle = try storeCall { () throws(StoreError) in
+            try store.bundle(licenseID, root: material.root, exportedBy: material.identity.nodeID,
+                             exportedAtMilliseconds: clock.nowMilliseconds())
+        }
+        guard let bundle else { throw .request(.rejected(.unknownLicense(licenseID))) }
+        let holder = try storeCall { () throws(StoreError) in try store.license(licenseID) }?.holderRef
+        do {
+            try await audit.record(AuditRecord(atMilliseconds: Int64(clock.nowMilliseconds()), actor: principal.name,
+                                               action: "export", holderRef: holder, licenseID: licenseID, purpose: "bundle export"))
+        } catch {
+            throw .store(error)
+        }
+        return bundle
+    }
+
+    /// Verifies a root-signed certificate or key revocation, keeps it, and gossips it.
+    public func publishTrust(_ document: TrustDocument) throws(ServiceError) -> TrustPublished {
+        guard let body = Data(base64Encoded: document.body), let signature = Data(base64Encoded: document.signature) else {
+            throw .badRequest(code: "malformed_request", message: "body and signature must be base64")
+        }
+        let bytes = SyncFrame.SignedBytes(body: [UInt8](body), signature: [UInt8](signature))
+        do {
+            switch document.type ?? SignedDocument.issuerCertificateType {
+            case SignedDocument.issuerCertificateType:
+                let certificate = try IssuerCertificate(bodyBytes: bytes.body, signature: bytes.signature, root: material.root)
+                let added = try storeCall { () throws(StoreError) in try store.addCertificate(certificate) }
+                if added { hub.publishTrust(certificates: [bytes], revocations: []) }
+                return TrustPublished(type: SignedDocument.issuerCertificateType, keyID: certificate.body.keyID, added: added)
+            case KeyRevocation.jsonType:
+                let revocation = try KeyRevocation(bodyBytes: bytes.body, signature: bytes.signature, root: material.root)
+                let added = try storeCall { () throws(StoreError) in try store.addRevocation(revocation) }
+                if added { hub.publishTrust(certificates: [], revocations: [bytes]) }
+                return TrustPublished(type: KeyRevocation.jsonType, keyID: revocation.body.keyID, added: added)
+            case let other:
+                throw ServiceError.badRequest(code: "unknown_trust_type", message: "type '\(other.prefix(40))' is neither "
+                                              + "\(SignedDocument.issuerCertificateType) nor \(KeyRevocation.jsonType)")
+            }
+        } catch let error as CertificateError {
+            throw .badRequest(code: error.code, message: error.description)
+        } catch let error as ServiceError {
+            throw error
+        } catch {
+            throw .badRequest(code: "malformed_request", message: "\(error)")
+        }
+    }
+
+    /// Every province's recognition agreement as this node knows it.
+    public func agreements() throws(ServiceError) -> AgreementsDocument {
+        let trust = try storeCall { () throws(StoreError) in try store.trustSnapshot(root: material.root) }
+        let provinces = Set(trust.certificates.values.map(\.body.province)).union(trust.agreements.keys)
+            .union([material.identity.province]).sorted()
+        return AgreementsDocument(provinces: provinces.map { province in
+            let (agreement, _) = trust.agreement(of: province)
+            let entry = trust.agreements[province].map { "\($0.entry.body.origin)#\($0.entry.body.seq)" }
+            return AgreementsDocument.Province(province: province, provinceName: Province.byCode[province]?.nameZH ?? province,
+                                               entry: entry, terms: AgreementTermDocument.terms(of: agreement))
+        })
+    }
+
+    /// Signs and publishes this province's recognition agreement; it replaces the earlier one.
+    public func setAgreement(_ request: AgreementRequest) async throws(ServiceError) -> AgreementsDocument.Province {
+        guard !request.terms.isEmpty, request.terms.count <= RecognitionAgreement.termsMax else {
+            throw .badRequest(code: "invalid_agreement", message: "an agreement has 1–\(RecognitionAgreement.termsMax) terms")
+        }
+        var terms: [String: RecognitionAgreement.AcceptedTypes] = [:]
+        for term in request.terms {
+            guard term.province == RecognitionAgreement.wildcard || Province.byCode[term.province] != nil else {
+                throw .badRequest(code: "unknown_province", message: "term province '\(term.province.prefix(10))' is not a GB/T 2260 provincial code or *")
+            }
+            guard terms[term.province] == nil else {
+                throw .badRequest(code: "invalid_agreement", message: "province \(term.province) appears in two terms")
+            }
+            if term.licenseTypes == [RecognitionAgreement.wildcard] {
+                terms[term.province] = .all
+                continue
+            }
+            for code in term.licenseTypes where catalog[code] == nil {
+                throw .request(.invalid(.unknownLicenseType(code)))
+            }
+            terms[term.province] = .only(term.licenseTypes)
+        }
+        let agreement = RecognitionAgreement(province: material.identity.province, terms: terms)
+        let entry: Entry
+        do {
+            entry = try await store.publishAgreement(agreement, signer: material.signer, physicalMilliseconds: clock.nowMilliseconds())
+        } catch {
+            throw .store(error)
+        }
+        if let vector = try? store.versionVector() { hub.publish(vector) }
+        return AgreementsDocument.Province(province: agreement.province,
+                                           provinceName: Province.byCode[agreement.province]?.nameZH ?? agreement.province,
+                                           entry: "\(entry.body.origin)#\(entry.body.seq)", terms: AgreementTermDocument.terms(of: agreement))
     }
 
     public func status() throws(ServiceError) -> StatusDocument {

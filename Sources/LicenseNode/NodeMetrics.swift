@@ -38,6 +38,12 @@ public final class NodeMetrics: Sendable {
         }
     }
 
+    /// A recognition decision, by its answer.
+    func recordDecision(_ decision: RecognitionDecision) {
+        registry.makeCounter(descriptor: Self.named("recognition_decisions", "total", "Recognition decisions made, by decision"),
+                             labels: [("decision", decision.rawValue)]).increment()
+    }
+
     /// An admin API request, by route pattern and response status.
     func request(route: String, status: Int) {
         registry.makeCounter(descriptor: Self.named("admin_requests", "total", "Admin API requests by route and status"),

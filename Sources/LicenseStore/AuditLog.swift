@@ -27,14 +27,22 @@ extension LedgerStore {
     /// Appends to the audit log; returns after the commit, so a lookup that was served
     /// has always been recorded first.
     public func recordAudit(_ record: AuditRecord) async throws(StoreError) {
+        try await recordAudit([record])
+    }
+
+    /// Appends records to the audit log in one transaction.
+    public func recordAudit(_ records: [AuditRecord]) async throws(StoreError) {
         try await runAsync {
             try await pool.write { db in
-                try db.cachedStatement(sql: """
+                let insert = try db.cachedStatement(sql: """
                     INSERT INTO audit (at_ms, actor, action, holder_ref, license_id, purpose) VALUES (?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [
+                    """)
+                for record in records {
+                    try insert.execute(arguments: [
                         record.atMilliseconds, record.actor, record.action,
                         record.holderRef.map { Data($0.bytes) }, record.licenseID?.text, record.purpose,
                     ])
+                }
             }
         }
     }

@@ -22,6 +22,9 @@ public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     case conflict(origin: String, seq: UInt64)
     /// The origin is flagged for equivocation; its entries are held back.
     case equivocatingOrigin(String)
+    /// A recognition agreement for a province other than the one the root certified its
+    /// signing key for.
+    case agreementOfOtherProvince(origin: String, seq: UInt64, named: String, certified: String)
 
     public var code: String {
         switch self {
@@ -31,6 +34,7 @@ public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case .wrongPrev: "wrong_prev"
         case .conflict: "conflict"
         case .equivocatingOrigin: "equivocating_origin"
+        case .agreementOfOtherProvince: "wrong_province"
         }
     }
 
@@ -42,6 +46,8 @@ public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
         case let .wrongPrev(origin, seq): "entry \(origin)#\(seq) does not chain to the entry before it"
         case let .conflict(origin, seq): "a different entry \(origin)#\(seq) is already held (equivocation, proof kept)"
         case let .equivocatingOrigin(origin): "origin '\(origin)' is flagged for equivocation; its entries are held back"
+        case let .agreementOfOtherProvince(origin, seq, named, certified):
+            "entry \(origin)#\(seq) publishes an agreement for province \(named), but its key is certified for \(certified)"
         }
     }
 }
@@ -90,12 +96,14 @@ extension LedgerStore {
     /// again, so a signature counts only under the key the ledger binds to the entry's
     /// origin then; one checked under another key is checked again.
     public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
-        try await runAsync {
+        let outcomes = try await runAsync {
             try await pool.write { db in
                 try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try self.issuerKeys(db),
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
+        if batch.entries.contains(where: { !$0.body.event.isLicenseEvent }) { trustCache.invalidate() }
+        return outcomes
     }
 
     /// Entries verified per parallel chunk; small batches are verified on the caller's thread.
@@ -192,6 +200,12 @@ extension LedgerStore {
                 outcomes.append(.refused(.wrongPrev(origin: body.origin, seq: body.seq)))
                 continue
             }
+            if case let .agreement(agreement) = body.event, let certified = try Self.certifiedProvince(keyID: body.keyID, db),
+               certified != agreement.province {
+                outcomes.append(.refused(.agreementOfOtherProvince(origin: body.origin, seq: body.seq, named: agreement.province,
+                                                                   certified: certified)))
+                continue
+            }
             try store(entry, db: db)
             heads[body.origin] = (body.seq, entry.id, body.hlc)
             if body.hlc.wallMilliseconds <= physicalMilliseconds + Self.clockSkewToleratedMilliseconds {
@@ -207,6 +221,10 @@ extension LedgerStore {
 
     /// Inserts a verified entry and refolds its license's view.
     private func store(_ entry: Entry, db: Database) throws {
+        if case let .agreement(agreement) = entry.body.event {
+            try storeAgreement(entry, agreement, db)
+            return
+        }
         let licenseID = entry.licenseID
         let isIssue = entry.body.event.kind == .issue
         var row = isIssue ? nil : try LicenseRow.fetch(licenseID, in: db)?.row

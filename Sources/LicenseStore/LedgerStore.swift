@@ -17,7 +17,10 @@ public final class LedgerStore: Sendable {
     let clock: Mutex<HybridClock>
     /// The issuer keys, read once and kept until a key is added: every verified append
     /// needs them, and they change only when a key is registered or certified.
-    let keyCache = Mutex<(generation: Int, keys: [String: IssuerKeyRecord]?)>((0, nil))
+    let keyCache = GenerationCache<[String: IssuerKeyRecord]>()
+    /// Certificates, revocations and agreements, for recognition decisions: every decision
+    /// needs them, and they change rarely.
+    let trustCache = GenerationCache<TrustSnapshot>()
     private let authoredBatches = Mutex(0)
 
     /// Transactions `author` has committed since the store was opened (group-commit tests
@@ -208,38 +211,17 @@ public final class LedgerStore: Sendable {
     }
 
     public func issuerKeys() throws(StoreError) -> [String: IssuerKeyRecord] {
-        // The generation is read before the read transaction takes its snapshot: a key
-        // write that commits in between bumps it, and the older snapshot is not kept.
-        let (generation, cached) = keyCache.withLock { ($0.generation, $0.keys) }
-        if let cached { return cached }
-        let keys = try run { try pool.read { db in try Self.issuerKeys(db) } }
-        keepIssuerKeys(keys, generation: generation)
-        return keys
+        try run { try keyCache.value { try pool.read { db in try Self.issuerKeys(db) } } }
     }
 
     /// The issuer keys inside a write transaction: the writer sees every committed key
     /// write and no key write can run beside it, so what it loads is current.
     func issuerKeys(_ db: Database) throws -> [String: IssuerKeyRecord] {
-        let (generation, cached) = keyCache.withLock { ($0.generation, $0.keys) }
-        if let cached { return cached }
-        let keys = try Self.issuerKeys(db)
-        keepIssuerKeys(keys, generation: generation)
-        return keys
-    }
-
-    /// Keeps `keys` unless a key write began since `generation` was read. A key write
-    /// invalidates inside its transaction and again after the commit.
-    private func keepIssuerKeys(_ keys: [String: IssuerKeyRecord], generation: Int) {
-        keyCache.withLock { cache in
-            if cache.generation == generation { cache.keys = keys }
-        }
+        try keyCache.value { try Self.issuerKeys(db) }
     }
 
     func invalidateIssuerKeys() {
-        keyCache.withLock { cache in
-            cache.generation += 1
-            cache.keys = nil
-        }
+        keyCache.invalidate()
     }
 
     static func issuerKeys(_ db: Database) throws -> [String: IssuerKeyRecord] {
@@ -298,6 +280,7 @@ public final class LedgerStore: Sendable {
             INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
             """)
         for event in events {
+            precondition(event.isLicenseEvent, "agreements are published with publishAgreement")
             let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
             var current: (row: Int64, state: LicenseState)?
             var after: LicenseState?
@@ -501,6 +484,31 @@ public final class LedgerStore: Sendable {
         case let error as StoreError: error
         case let error as DatabaseError: .database(error.message ?? "\(error.resultCode)")
         default: .database("\(error)")
+        }
+    }
+}
+
+/// A value read from the database and kept until a write invalidates it. The generation
+/// is read before the value is loaded: a write that commits in between bumps it, and the
+/// older value is not kept. A writer invalidates inside its transaction and again after
+/// the commit.
+final class GenerationCache<Value: Sendable>: Sendable {
+    private let state = Mutex<(generation: Int, value: Value?)>((0, nil))
+
+    func value(load: () throws -> Value) rethrows -> Value {
+        let (generation, cached) = state.withLock { ($0.generation, $0.value) }
+        if let cached { return cached }
+        let value = try load()
+        state.withLock { cache in
+            if cache.generation == generation { cache.value = value }
+        }
+        return value
+    }
+
+    func invalidate() {
+        state.withLock { cache in
+            cache.generation += 1
+            cache.value = nil
         }
     }
 }

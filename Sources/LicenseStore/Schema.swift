@@ -127,6 +127,24 @@ enum Schema {
                 ALTER TABLE equivocations ADD COLUMN held_signature BLOB;
                 """)
         }
+        migrator.registerMigration("v4-recognition") { db in
+            try db.execute(sql: """
+                -- Root-signed revocations of compromised issuer keys, exact bytes.
+                CREATE TABLE key_revocations (
+                    key_id TEXT PRIMARY KEY NOT NULL,
+                    compromised_at INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    signature BLOB NOT NULL
+                ) WITHOUT ROWID;
+
+                -- Each origin's latest recognition agreement: the entry at (origin, seq).
+                CREATE TABLE agreements (
+                    origin TEXT PRIMARY KEY NOT NULL,
+                    province TEXT NOT NULL,
+                    seq INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -16,13 +16,15 @@ public enum SyncFrame: Equatable, Sendable {
     case error(code: String, message: String)
     case ping(UInt64)
     case pong(UInt64)
-    /// Root-signed issuer certificates, as exact bytes; the receiver verifies them.
-    case certificates([CertificateBytes])
+    /// Root-signed trust material, as exact bytes: issuer certificates and key
+    /// revocations. The receiver verifies them against its root.
+    case trust(certificates: [SignedBytes], revocations: [SignedBytes])
     /// Evidence that an origin equivocated: one or two signed entries of one (origin,
     /// seq); two with different ids are a proof (docs/PROTOCOL.md, "Equivocation").
     case equivocation([Entry])
 
-    public struct CertificateBytes: Equatable, Sendable {
+    /// A root-signed document's body and signature, not decoded.
+    public struct SignedBytes: Equatable, Sendable {
         public let body: [UInt8]
         public let signature: [UInt8]
 
@@ -32,6 +34,7 @@ public enum SyncFrame: Equatable, Sendable {
         }
     }
 
+    /// Certificates, and revocations, per trust frame.
     public static let certificatesMax = 1024
 
     public static let protocolVersion: UInt32 = 1
@@ -67,7 +70,7 @@ public enum SyncFrame: Equatable, Sendable {
         case .error: "error"
         case .ping: "ping"
         case .pong: "pong"
-        case .certificates: "certificates"
+        case .trust: "trust"
         case .equivocation: "equivocation"
         }
     }
@@ -115,13 +118,19 @@ public enum SyncFrame: Equatable, Sendable {
             var m = LXPong()
             m.nonce = nonce
             frame.kind = .pong(m)
-        case let .certificates(list):
+        case let .trust(certificates, revocations):
             var m = LXCertificateSet()
-            m.certificates = list.map { c in
+            m.certificates = certificates.map { c in
                 var cert = LXIssuerCertificate()
                 cert.body = Data(c.body)
                 cert.signature = Data(c.signature)
                 return cert
+            }
+            m.revocations = revocations.map { r in
+                var revocation = LXKeyRevocation()
+                revocation.body = Data(r.body)
+                revocation.signature = Data(r.signature)
+                return revocation
             }
             frame.kind = .certificates(m)
         case let .equivocation(entries):
@@ -172,8 +181,11 @@ public enum SyncFrame: Equatable, Sendable {
         case let .pong(m):
             self = .pong(m.nonce)
         case let .certificates(m):
-            guard m.certificates.count <= Self.certificatesMax else { throw .malformedFrame("certificates: more than \(Self.certificatesMax)") }
-            self = .certificates(m.certificates.map { CertificateBytes(body: [UInt8]($0.body), signature: [UInt8]($0.signature)) })
+            guard m.certificates.count <= Self.certificatesMax, m.revocations.count <= Self.certificatesMax else {
+                throw .malformedFrame("trust: more than \(Self.certificatesMax) certificates or revocations")
+            }
+            self = .trust(certificates: m.certificates.map { SignedBytes(body: [UInt8]($0.body), signature: [UInt8]($0.signature)) },
+                          revocations: m.revocations.map { SignedBytes(body: [UInt8]($0.body), signature: [UInt8]($0.signature)) })
         case let .equivocation(m):
             guard (1...2).contains(m.entries.count) else { throw .malformedFrame("equivocation: needs 1 or 2 entries") }
             let entries = try Self.entries(m.entries, frame: "equivocation")

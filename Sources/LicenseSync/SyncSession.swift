@@ -92,8 +92,8 @@ public struct SyncSession: Sendable {
         case checkSignatures(batch: UInt64, [Entry])
         /// Both Hellos are exchanged and valid.
         case established(peer: SyncFrame.Hello)
-        /// Verify these certificates against the root and keep the valid ones.
-        case storeCertificates([SyncFrame.CertificateBytes])
+        /// Verify these certificates and revocations against the root and keep them.
+        case storeTrust(certificates: [SyncFrame.SignedBytes], revocations: [SyncFrame.SignedBytes])
         /// The peer announced these head ids: report, with `headsCompared`, this node's
         /// entries at those positions (the peer's seq for each origin) whose id differs.
         case compareHeads(VersionVector, heads: [String: EntryID])
@@ -246,9 +246,9 @@ public struct SyncSession: Sendable {
         if case let .error(code, message) = frame { return fail(.peerReported(code: code, message: message)) }
         if case let .ping(nonce) = frame { return [.send(.pong(nonce))] }
         if case .pong = frame { return [] }
-        if case let .certificates(list) = frame {
+        if case let .trust(certificates, revocations) = frame {
             switch state {
-            case .awaitingVector, .syncing: return [.storeCertificates(list)]
+            case .awaitingVector, .syncing: return [.storeTrust(certificates: certificates, revocations: revocations)]
             case .idle, .awaitingHello, .closed: return fail(.expectedHello(got: frame.kind))
             }
         }
@@ -280,7 +280,7 @@ public struct SyncSession: Sendable {
                 return compare(vector, heads) + pump()
             case .hello:
                 return fail(.unexpectedHello)
-            case .entries, .entryBytes, .ack, .error, .ping, .pong, .certificates, .equivocation:
+            case .entries, .entryBytes, .ack, .error, .ping, .pong, .trust, .equivocation:
                 return fail(.malformedFrame("\(frame.kind) before the peer's vector"))
             }
         case .syncing:
@@ -305,7 +305,7 @@ public struct SyncSession: Sendable {
                 return compare(vector, heads) + pump()
             case .hello:
                 return fail(.unexpectedHello)
-            case .error, .ping, .pong, .certificates, .equivocation:
+            case .error, .ping, .pong, .trust, .equivocation:
                 return []
             }
         }

@@ -15,7 +15,7 @@ public enum AppendMapping {
             switch refusal {
             case let .conflict(origin, _), let .equivocatingOrigin(origin), let .unknownIssuerKey(_, origin):
                 heldBack = origin
-            case .badSignature, .gap, .wrongPrev:
+            case .badSignature, .gap, .wrongPrev, .agreementOfOtherProvince:
                 return .refused(code: refusal.code, detail: refusal.description)
             }
         }

@@ -33,6 +33,8 @@ struct GossipConnection {
         case tick
         case announce
         case equivocation([Entry])
+        /// Trust material this node just learned, to relay to the peer.
+        case trust(certificates: [SyncFrame.SignedBytes], revocations: [SyncFrame.SignedBytes])
         case appended(batch: UInt64, Result<SyncSession.AppendResult, any Error>, entries: Int)
     }
 
@@ -58,6 +60,7 @@ struct GossipConnection {
         // Subscribe before the first vector is read, so no local append falls in between.
         let updates = hub.subscribe()
         let proofs = hub.subscribeEquivocations()
+        let trust = hub.subscribeTrust()
         let control = SessionControl()
         // Bytes handed to the writer and not yet written: bounded, or a peer that stops
         // reading would make them grow.
@@ -106,6 +109,11 @@ struct GossipConnection {
                     }
                     group.addTask {
                         for await proof in proofs { await inputs.send(.equivocation(proof)) }
+                    }
+                    group.addTask {
+                        for await (certificates, revocations) in trust {
+                            await inputs.send(.trust(certificates: certificates, revocations: revocations))
+                        }
                     }
                     // Writes go through their own task, so the session loop never waits on
                     // the socket: two nodes both catching up cannot block each other
@@ -188,6 +196,10 @@ struct GossipConnection {
                             pending += try announce(&session)
                         case let .equivocation(entries):
                             pending += session.handle(.equivocationFound(entries))
+                        case let .trust(certificates, revocations):
+                            // Relayed once the session is established; before that, the
+                            // whole set goes out at establishment anyway.
+                            if peerID != nil { pending.append(.send(.trust(certificates: certificates, revocations: revocations))) }
                         case let .appended(batch, outcome, count):
                             let result = try outcome.get()
                             if let peerID, case .stored = result {
@@ -275,13 +287,19 @@ struct GossipConnection {
                                         status.sinceMilliseconds = clock()
                                         status.lastError = nil
                                     }
-                                    // Certificates travel with the gossip: send ours before our vector.
+                                    // Certificates and revocations travel with the gossip: send
+                                    // ours before our vector.
                                     if let root {
-                                        let held = try store.certificates(root: root).map {
-                                            SyncFrame.CertificateBytes(body: $0.bodyBytes, signature: $0.signature)
+                                        let certificates = try store.certificates(root: root).map {
+                                            SyncFrame.SignedBytes(body: $0.bodyBytes, signature: $0.signature)
                                         }
-                                        if !held.isEmpty {
-                                            writer.yield(FrameCodec.encode(.certificates(Array(held.prefix(SyncFrame.certificatesMax)))))
+                                        let revocations = try store.revocations(root: root).map {
+                                            SyncFrame.SignedBytes(body: $0.bodyBytes, signature: $0.signature)
+                                        }
+                                        if !certificates.isEmpty || !revocations.isEmpty {
+                                            pending.insert(.send(.trust(certificates: Array(certificates.prefix(SyncFrame.certificatesMax)),
+                                                                        revocations: Array(revocations.prefix(SyncFrame.certificatesMax)))),
+                                                           at: 0)
                                         }
                                     }
                                     // So do equivocation proofs: a node that never saw both
@@ -292,22 +310,12 @@ struct GossipConnection {
                                 } else {
                                     pending = session.failFromTransport(.duplicateSession(peer: peer.nodeID))
                                 }
-                            case let .storeCertificates(list):
+                            case let .storeTrust(certificates, revocations):
                                 guard let root else { continue }
-                                var learned = 0
-                                for bytes in list {
-                                    do {
-                                        let certificate = try IssuerCertificate(bodyBytes: bytes.body, signature: bytes.signature, root: root)
-                                        if try store.addCertificate(certificate) { learned += 1 }
-                                    } catch let error as CertificateError {
-                                        pending = session.failFromTransport(.refusedEntry(code: error.code, detail: error.description))
-                                        break
-                                    }
-                                }
-                                if learned > 0 {
-                                    logger.info("learned issuer certificates", metadata: ["count": "\(learned)"])
-                                    // Entries held back for want of these keys: ask for them again.
-                                    control.requestAnnounce()
+                                do {
+                                    try learn(certificates: certificates, revocations: revocations, root: root, control: control)
+                                } catch let error as CertificateError {
+                                    pending = session.failFromTransport(.refusedEntry(code: error.code, detail: error.description))
                                 }
                             case let .close(reason):
                                 logger.notice("gossip session closed", metadata: ["reason": "\(reason)"])
@@ -327,6 +335,34 @@ struct GossipConnection {
         } catch {
             logger.warning("gossip connection failed", metadata: ["error": "\(error)"])
             return session.closedBecause ?? .peerReported(code: "transport", message: "\(error)")
+        }
+    }
+
+    /// Verifies and keeps trust material from the peer; what is new here is relayed to
+    /// every peer, and entries held back for want of a new certificate are asked for again.
+    private func learn(certificates: [SyncFrame.SignedBytes], revocations: [SyncFrame.SignedBytes], root: PublicKey,
+                       control: SessionControl) throws {
+        var newCertificates: [SyncFrame.SignedBytes] = []
+        var newRevocations: [SyncFrame.SignedBytes] = []
+        for bytes in certificates {
+            let certificate = try IssuerCertificate(bodyBytes: bytes.body, signature: bytes.signature, root: root)
+            if try store.addCertificate(certificate) { newCertificates.append(bytes) }
+        }
+        for bytes in revocations {
+            let revocation = try KeyRevocation(bodyBytes: bytes.body, signature: bytes.signature, root: root)
+            if try store.addRevocation(revocation) {
+                newRevocations.append(bytes)
+                logger.warning("learned a key revocation: entries the key signed after its compromise are not recognized",
+                               metadata: ["key.id": "\(revocation.body.keyID)"])
+            }
+        }
+        if !newCertificates.isEmpty {
+            logger.info("learned issuer certificates", metadata: ["count": "\(newCertificates.count)"])
+            // Entries held back for want of these keys: ask for them again.
+            control.requestAnnounce()
+        }
+        if !newCertificates.isEmpty || !newRevocations.isEmpty {
+            hub.publishTrust(certificates: newCertificates, revocations: newRevocations)
         }
     }
 

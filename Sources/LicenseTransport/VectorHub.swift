@@ -1,4 +1,5 @@
 import LicenseCore
+import LicenseSync
 import Synchronization
 
 /// Tells every live session what changed in the local ledger, so each can push it to its
@@ -7,10 +8,15 @@ import Synchronization
 ///   newest vector matters, so each subscriber keeps just the latest one: a slow session
 ///   never makes memory grow;
 /// - equivocation proofs, when this node recorded a new one. Proofs are rare (one per
-///   forked origin and position) and each must reach every peer, so none is dropped.
+///   forked origin and position) and each must reach every peer, so none is dropped;
+/// - certificates and key revocations this node learned, likewise.
 public final class VectorHub: Sendable {
     private let vectors = Subscribers<VersionVector>(buffering: .bufferingNewest(1))
     private let proofs = Subscribers<[Entry]>(buffering: .unbounded)
+    private let trust = Subscribers<TrustUpdate>(buffering: .unbounded)
+
+    /// Root-signed certificates and revocations, as exact bytes.
+    public typealias TrustUpdate = (certificates: [SyncFrame.SignedBytes], revocations: [SyncFrame.SignedBytes])
 
     public init() {}
 
@@ -30,6 +36,16 @@ public final class VectorHub: Sendable {
 
     public func subscribeEquivocations() -> AsyncStream<[Entry]> {
         proofs.subscribe()
+    }
+
+    /// Trust material this node learned (published here, or from a peer): every peer must
+    /// hear of it, and it is as rare as proofs.
+    public func publishTrust(certificates: [SyncFrame.SignedBytes], revocations: [SyncFrame.SignedBytes]) {
+        trust.publish((certificates, revocations))
+    }
+
+    public func subscribeTrust() -> AsyncStream<TrustUpdate> {
+        trust.subscribe()
     }
 }
 

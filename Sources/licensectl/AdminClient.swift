@@ -20,7 +20,21 @@ struct AdminClient {
         try await send("POST", path, body: body)
     }
 
+    /// The response body as it came, for documents kept as files (a license bundle).
+    func getBytes(_ path: String) async throws -> Data {
+        try await exchange("GET", path, body: Optional<Int>.none)
+    }
+
     private func send<T: Decodable>(_ method: String, _ path: String, body: (some Encodable)?) async throws -> T {
+        let data = try await exchange(method, path, body: body)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch {
+            throw CLIError("unexpected response from the node: \(error)")
+        }
+    }
+
+    private func exchange(_ method: String, _ path: String, body: (some Encodable)?) async throws -> Data {
         // Resolve against the base so that a query string (audit?limit=) survives.
         let base = baseURL.absoluteString.hasSuffix("/") ? baseURL : URL(string: baseURL.absoluteString + "/")!
         guard let url = URL(string: path, relativeTo: base) else { throw CLIError("bad request path \(path)") }
@@ -47,11 +61,7 @@ struct AdminClient {
             }
             throw CLIError("the node answered HTTP \(status)")
         }
-        do {
-            return try JSONDecoder().decode(T.self, from: data)
-        } catch {
-            throw CLIError("unexpected response from the node: \(error)")
-        }
+        return data
     }
 }
 

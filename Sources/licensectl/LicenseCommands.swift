@@ -45,13 +45,16 @@ struct Holder: AsyncParsableCommand {
     @Argument(help: "Resident ID number, or - to read it from standard input (keeps it out of shell history).")
     var idNumber: String
     @Option(help: "Why the lookup is made (required; recorded in the audit log).") var purpose: String
+    @Flag(help: "Decide recognition of each license for this node's province (\"one window\").") var recognize = false
 
     func run() async throws {
         try await reporting {
             let found: HolderLookupResponse = try await connection.client().post(
-                "v1/holders/lookup", HolderLookupRequest(holder: try licensectl.idNumber(idNumber), purpose: purpose))
+                "v1/holders/lookup", HolderLookupRequest(holder: try licensectl.idNumber(idNumber), purpose: purpose,
+                                                         recognize: recognize ? true : nil))
             try connection.emit(found) { found in
-                "holder \(found.holder): \(found.licenses.count) license(s)\n" + LicenseText.list(found.licenses)
+                "holder \(found.holder): \(found.licenses.count) license(s)\n"
+                    + LicenseText.list(found.licenses, recognitions: found.recognitions)
             }
         }
     }
@@ -161,9 +164,11 @@ enum LicenseText {
         return Table.record(pairs)
     }
 
-    static func list(_ licenses: [LicenseDocument]) -> String {
-        Table(headers: ["ID", "TYPE", "STATUS", "ISSUER", "VALID FROM", "VALID UNTIL"], rows: licenses.map {
-            [$0.id, $0.type, $0.status, "\($0.issuer.node) \($0.issuer.province)", $0.validFrom, $0.validUntil ?? "-"]
+    static func list(_ licenses: [LicenseDocument], recognitions: [RecognitionDocument]? = nil) -> String {
+        let headers = ["ID", "TYPE", "STATUS", "ISSUER", "VALID FROM", "VALID UNTIL"] + (recognitions == nil ? [] : ["RECOGNITION"])
+        return Table(headers: headers, rows: licenses.enumerated().map { index, license in
+            [license.id, license.type, license.status, "\(license.issuer.node) \(license.issuer.province)", license.validFrom,
+             license.validUntil ?? "-"] + (recognitions.map { [RecognitionText.summary($0[index])] } ?? [])
         }).render()
     }
 }

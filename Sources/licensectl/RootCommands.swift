@@ -11,8 +11,8 @@ import Glibc
 /// These commands touch files only; they never talk to a node.
 struct Root: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Offline: create the national root key and certify issuer keys with it.",
-        subcommands: [RootInit.self, RootCertify.self])
+        abstract: "Offline: create the national root key, certify issuer keys and revoke them.",
+        subcommands: [RootInit.self, RootCertify.self, RootRevokeKey.self])
 }
 
 struct RootInit: ParsableCommand {
@@ -54,11 +54,7 @@ struct RootCertify: ParsableCommand {
             guard NodeID.isValid(nodeID) else { throw CLIError("--node-id '\(nodeID)' is not a valid node id") }
             guard Province.byCode[province] != nil else { throw CLIError("--province \(province) is not a GB/T 2260 provincial code") }
             guard (1...36_600).contains(validDays) else { throw CLIError("--valid-days must be 1–36600") }
-            let seedText = try String(contentsOfFile: root + "/root.key", encoding: .utf8)
-            guard let seed = Hex.decode(seedText.trimmingCharacters(in: .whitespacesAndNewlines)), seed.count == 32 else {
-                throw CLIError("\(root)/root.key must hold 64 hex digits")
-            }
-            let rootKey = try SigningKey(seed: seed)
+            let rootKey = try rootSigningKey(root)
             let pubText = FileManager.default.fileExists(atPath: issuerPub)
                 ? try String(contentsOfFile: issuerPub, encoding: .utf8) : issuerPub
             guard let pubBytes = Hex.decode(pubText.trimmingCharacters(in: .whitespacesAndNewlines)), pubBytes.count == 32 else {
@@ -84,6 +80,59 @@ struct RootCertify: ParsableCommand {
             throw reportAndExit("\(error)")
         }
     }
+}
+
+struct RootRevokeKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke-key",
+        abstract: "Sign a revocation of a compromised issuer key; publish it with `licensectl trust publish`.",
+        discussion: """
+            Entries the key signed at or after --compromised-at are no longer recognized; earlier ones \
+            still are. Choose the time conservatively: an entry's signing time is its author's clock reading.
+            """)
+
+    @Option(help: "Directory holding root.key.") var root: String
+    @Option(help: "The issuer key id, e.g. gd-1a2b3c4d (licensectl status shows a node's).") var keyID: String
+    @Option(help: "Since when the key is compromised: YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD (UTC).") var compromisedAt: String
+    @Option(help: "Why, for operators (no personal data).") var reason = ""
+    @Option(help: "File to write the revocation to.") var out: String
+
+    func run() throws {
+        do {
+            guard let dash = keyID.lastIndex(of: "-"), IssuerKeyID.isValid(keyID, origin: String(keyID[..<dash])) else {
+                throw CLIError("--key-id '\(keyID)' is not <node id>-<8 hex digits>")
+            }
+            guard let milliseconds = Self.instant(compromisedAt) else {
+                throw CLIError("--compromised-at '\(compromisedAt)' is not YYYY-MM-DDTHH:MM:SSZ or YYYY-MM-DD")
+            }
+            guard reason.utf8.count <= LicenseEvent.reasonBytesMax, !ResidentID.appears(in: reason) else {
+                throw CLIError("--reason must be at most \(LicenseEvent.reasonBytesMax) bytes and hold no ID number")
+            }
+            let rootKey = try rootSigningKey(root)
+            let revocation = KeyRevocation.issue(.init(keyID: keyID, compromisedAtMilliseconds: milliseconds, reason: reason,
+                                                       rootKeyID: RootKeyID.derive(rootKey.publicKey)), root: rootKey)
+            try SecretFile.create(out, revocation.jsonText(), mode: 0o644, replace: true)
+            print("revocation of key \(keyID) from \(compromisedAt) written to \(out); publish it with `licensectl trust publish \(out)`")
+        } catch {
+            throw reportAndExit("\(error)")
+        }
+    }
+
+    static func instant(_ text: String) -> UInt64? {
+        if let date = CivilDate(iso: text) { return UInt64(date.daysSinceEpoch) * 86_400_000 }
+        let formatter = ISO8601DateFormatter()
+        guard let date = formatter.date(from: text), date.timeIntervalSince1970 >= 0 else { return nil }
+        return UInt64(date.timeIntervalSince1970 * 1000)
+    }
+}
+
+/// The root's signing key from `DIR/root.key`.
+func rootSigningKey(_ directory: String) throws -> SigningKey {
+    let seedText = try String(contentsOfFile: directory + "/root.key", encoding: .utf8)
+    guard let seed = Hex.decode(seedText.trimmingCharacters(in: .whitespacesAndNewlines)), seed.count == 32 else {
+        throw CLIError("\(directory)/root.key must hold 64 hex digits")
+    }
+    return try SigningKey(seed: seed)
 }
 
 func reportAndExit(_ message: String) -> ExitCode {

@@ -118,7 +118,7 @@ struct SyncHarness {
                     let checked = try await node.store.recordEvidence(entries, physicalMilliseconds: TestNode.now)
                     outcome.evidence[side == .dialer ? "dialer" : "acceptor", default: []].append(checked)
                     queue.append((side, .evidenceChecked(AppendMapping.result(checked))))
-                case .established, .storeCertificates, .checkSignatures:
+                case .established, .storeTrust, .checkSignatures:
                     break
                 case .close:
                     // The transport closes after what was sent before; a closed session

@@ -130,6 +130,8 @@ public struct EntryBody: Equatable, Sendable {
             return !e.unknownFields.data.isEmpty
         case let .suspend(e)?, let .reinstate(e)?, let .revoke(e)?:
             return !e.unknownFields.data.isEmpty
+        case let .agreement(e)?:
+            return !e.unknownFields.data.isEmpty || e.terms.contains { !$0.unknownFields.data.isEmpty }
         case nil:
             return false
         }
@@ -169,6 +171,19 @@ public struct EntryBody: Equatable, Sendable {
             out.kind = .reinstate(statusMessage(change))
         case let .revoke(change):
             out.kind = .revoke(statusMessage(change))
+        case let .agreement(agreement):
+            var m = LXAgreementEvent()
+            m.province = agreement.province
+            m.terms = agreement.terms.sorted { $0.key < $1.key }.map { province, types in
+                var t = LXAgreementTerm()
+                t.province = province
+                switch types {
+                case .all: t.licenseTypes = [RecognitionAgreement.wildcard]
+                case let .only(codes): t.licenseTypes = codes.sorted()
+                }
+                return t
+            }
+            out.kind = .agreement(m)
         }
         return out
     }
@@ -229,7 +244,34 @@ public struct EntryBody: Equatable, Sendable {
             return .reinstate(try statusChange(m, event: "reinstate"))
         case let .revoke(m):
             return .revoke(try statusChange(m, event: "revoke"))
+        case let .agreement(m):
+            return .agreement(try agreement(m))
         }
+    }
+
+    private static func agreement(_ m: LXAgreementEvent) throws(EntryError) -> RecognitionAgreement {
+        guard Province.byCode[m.province] != nil else { throw .malformed("agreement: unknown province '\(m.province.prefix(10))'") }
+        guard m.terms.count <= RecognitionAgreement.termsMax else { throw .malformed("agreement: too many terms") }
+        var terms: [String: RecognitionAgreement.AcceptedTypes] = [:]
+        var previous = ""
+        for term in m.terms {
+            guard term.province == RecognitionAgreement.wildcard || Province.byCode[term.province] != nil else {
+                throw .malformed("agreement: term names unknown province '\(term.province.prefix(10))'")
+            }
+            guard term.province > previous else { throw .malformed("agreement: terms must be sorted by province, distinct") }
+            guard term.licenseTypes.count <= RecognitionAgreement.typesMax,
+                  term.licenseTypes == Array(Set(term.licenseTypes)).sorted(),
+                  term.licenseTypes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 64 })
+            else { throw .malformed("agreement: license types must be sorted, distinct, non-empty codes") }
+            if term.licenseTypes.contains(RecognitionAgreement.wildcard) {
+                guard term.licenseTypes.count == 1 else { throw .malformed("agreement: \"*\" must stand alone") }
+                terms[term.province] = .all
+            } else {
+                terms[term.province] = .only(term.licenseTypes)
+            }
+            previous = term.province
+        }
+        return RecognitionAgreement(province: m.province, terms: terms)
     }
 
     private static func statusChange(_ m: LXStatusEvent, event: String) throws(EntryError) -> LicenseEvent.StatusChange {

@@ -1,4 +1,5 @@
-/// What an entry says happened to a license. The payload of every ledger entry.
+/// What an entry says happened to a license, the payload of every ledger entry; or,
+/// for `agreement`, a province's recognition policy (which names no license).
 public enum LicenseEvent: Equatable, Sendable {
     case issue(Issue)
     case amend(Amend)
@@ -6,13 +7,14 @@ public enum LicenseEvent: Equatable, Sendable {
     case suspend(StatusChange)
     case reinstate(StatusChange)
     case revoke(StatusChange)
+    case agreement(RecognitionAgreement)
 
     /// Limits on what one event may carry (STYLE.md: put a limit on everything).
     public static let attributesMax = 64
     public static let reasonBytesMax = 500
 
     public enum Kind: String, Sendable, CaseIterable {
-        case issue, amend, renew, suspend, reinstate, revoke
+        case issue, amend, renew, suspend, reinstate, revoke, agreement
     }
 
     public struct Issue: Equatable, Sendable {
@@ -82,14 +84,21 @@ public enum LicenseEvent: Equatable, Sendable {
         case .suspend: .suspend
         case .reinstate: .reinstate
         case .revoke: .revoke
+        case .agreement: .agreement
         }
     }
 
+    /// True for the events that create or change a license (all but `agreement`).
+    public var isLicenseEvent: Bool {
+        if case .agreement = self { return false }
+        return true
+    }
+
     /// The license a later event acts on; nil for `issue`, whose license id is derived
-    /// from its entry id.
+    /// from its entry id, and for `agreement`, which names no license.
     public var targetLicense: LicenseID? {
         switch self {
-        case .issue: nil
+        case .issue, .agreement: nil
         case let .amend(a): a.licenseID
         case let .renew(r): r.licenseID
         case let .suspend(s), let .reinstate(s), let .revoke(s): s.licenseID

@@ -95,7 +95,7 @@ public struct LicenseState: Equatable, Sendable {
         guard status != .revoked else { throw .alreadyRevoked(id) }
         var next = self
         switch event {
-        case .issue:
+        case .issue, .agreement:
             throw .notAnIssue(id)
         case let .amend(amend):
             guard !amend.set.isEmpty || !amend.remove.isEmpty else { throw .emptyAmendment(id) }
@@ -191,7 +191,7 @@ public enum LicenseFold {
         guard let issue = entries.first(where: { $0.body.event.kind == .issue }),
               var state = try? LicenseState(issuing: issue)
         else { return nil }
-        let later = entries.filter { $0.body.event.kind != .issue }.sorted { a, b in
+        let later = entries.filter { $0.body.event.kind != .issue && $0.body.event.isLicenseEvent }.sorted { a, b in
             (a.body.hlc, a.body.origin, a.body.seq) < (b.body.hlc, b.body.origin, b.body.seq)
         }
         var skipped: [(Entry, LicenseEventError)] = []

@@ -119,18 +119,18 @@ public struct IssuerCertificate: Sendable, Equatable {
         body.licenseTypes.contains(licenseType)
     }
 
-    /// The portable text form: `{"body": base64, "signature": base64}`.
+    /// The portable text form: `{"type": "issuer_certificate", "body": base64, "signature": base64}`.
     public func jsonText() -> String {
-        "{\"body\": \"\(Data(bodyBytes).base64EncodedString())\", \"signature\": \"\(Data(signature).base64EncodedString())\"}\n"
+        SignedDocument(type: SignedDocument.issuerCertificateType, body: bodyBytes, signature: signature).jsonText()
     }
 
     /// Reads the text form and verifies it against the root.
     public static func decode(jsonText: String, root: PublicKey) throws(CertificateError) -> IssuerCertificate {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(jsonText.utf8)) as? [String: String],
-              let body = object["body"].flatMap({ Data(base64Encoded: $0) }),
-              let signature = object["signature"].flatMap({ Data(base64Encoded: $0) })
-        else { throw .malformed("expected {\"body\": base64, \"signature\": base64}") }
-        return try IssuerCertificate(bodyBytes: [UInt8](body), signature: [UInt8](signature), root: root)
+        let document = try SignedDocument(jsonText: jsonText)
+        guard document.type == SignedDocument.issuerCertificateType else {
+            throw .malformed("expected \"type\": \"\(SignedDocument.issuerCertificateType)\", got \"\(document.type.prefix(40))\"")
+        }
+        return try IssuerCertificate(bodyBytes: document.body, signature: document.signature, root: root)
     }
 }
 
@@ -139,6 +139,7 @@ public enum CertificateError: Error, Equatable, CustomStringConvertible {
     case unknownProvince(String)
     case otherRoot(certificate: String, trusted: String)
     case badSignature(nodeID: String)
+    case badRevocationSignature(keyID: String)
 
     public var code: String {
         switch self {
@@ -146,6 +147,7 @@ public enum CertificateError: Error, Equatable, CustomStringConvertible {
         case .unknownProvince: "unknown_province"
         case .otherRoot: "other_root"
         case .badSignature: "bad_certificate_signature"
+        case .badRevocationSignature: "bad_revocation_signature"
         }
     }
 
@@ -156,6 +158,7 @@ public enum CertificateError: Error, Equatable, CustomStringConvertible {
         case let .otherRoot(certificate, trusted):
             "issuer certificate is signed by root '\(certificate.prefix(40))', this network trusts '\(trusted)'"
         case let .badSignature(nodeID): "issuer certificate for '\(nodeID)' is not signed by the trusted root"
+        case let .badRevocationSignature(keyID): "revocation of key '\(keyID)' is not signed by the trusted root"
         }
     }
 }

@@ -183,6 +183,14 @@ public nonisolated struct LXLicenseEvent: Sendable {
     set {kind = .revoke(newValue)}
   }
 
+  public var agreement: LXAgreementEvent {
+    get {
+      if case .agreement(let v)? = kind {return v}
+      return LXAgreementEvent()
+    }
+    set {kind = .agreement(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -192,6 +200,7 @@ public nonisolated struct LXLicenseEvent: Sendable {
     case suspend(LXStatusEvent)
     case reinstate(LXStatusEvent)
     case revoke(LXStatusEvent)
+    case agreement(LXAgreementEvent)
 
   }
 
@@ -276,6 +285,42 @@ public nonisolated struct LXStatusEvent: Sendable {
   public var licenseID: String = String()
 
   public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A province's recognition agreement: which license types from which provinces its
+/// service windows accept. Not a license event (it has no license id); the origin's
+/// latest agreement replaces its earlier ones. A province that published none accepts the
+/// whole catalog from every province (the national default). See docs/TRUST.md.
+public nonisolated struct LXAgreementEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the publishing province; must be its certificate's
+  public var province: String = String()
+
+  /// sorted by province, distinct
+  public var terms: [LXAgreementTerm] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct LXAgreementTerm: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// GB/T 2260 code, or "*": every province not listed
+  public var province: String = String()
+
+  /// catalog codes, sorted, distinct; "*" alone: the whole catalog; empty: none
+  public var licenseTypes: [String] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -462,7 +507,7 @@ nonisolated extension LXEntryBody: SwiftProtobuf.Message, SwiftProtobuf._Message
 
 nonisolated extension LXLicenseEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LicenseEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}issue\0\u{1}amend\0\u{1}renew\0\u{1}suspend\0\u{1}reinstate\0\u{1}revoke\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}issue\0\u{1}amend\0\u{1}renew\0\u{1}suspend\0\u{1}reinstate\0\u{1}revoke\0\u{1}agreement\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -548,6 +593,19 @@ nonisolated extension LXLicenseEvent: SwiftProtobuf.Message, SwiftProtobuf._Mess
           self.kind = .revoke(v)
         }
       }()
+      case 7: try {
+        var v: LXAgreementEvent?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .agreement(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .agreement(v)
+        }
+      }()
       default: break
       }
     }
@@ -582,6 +640,10 @@ nonisolated extension LXLicenseEvent: SwiftProtobuf.Message, SwiftProtobuf._Mess
     case .revoke?: try {
       guard case .revoke(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    }()
+    case .agreement?: try {
+      guard case .agreement(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     }()
     case nil: break
     }
@@ -770,6 +832,76 @@ nonisolated extension LXStatusEvent: SwiftProtobuf.Message, SwiftProtobuf._Messa
   public static func ==(lhs: LXStatusEvent, rhs: LXStatusEvent) -> Bool {
     if lhs.licenseID != rhs.licenseID {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension LXAgreementEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgreementEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}province\0\u{1}terms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.province) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.terms) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.province.isEmpty {
+      try visitor.visitSingularStringField(value: self.province, fieldNumber: 1)
+    }
+    if !self.terms.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.terms, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: LXAgreementEvent, rhs: LXAgreementEvent) -> Bool {
+    if lhs.province != rhs.province {return false}
+    if lhs.terms != rhs.terms {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension LXAgreementTerm: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AgreementTerm"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}province\0\u{3}license_types\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.province) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.licenseTypes) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.province.isEmpty {
+      try visitor.visitSingularStringField(value: self.province, fieldNumber: 1)
+    }
+    if !self.licenseTypes.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.licenseTypes, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: LXAgreementTerm, rhs: LXAgreementTerm) -> Bool {
+    if lhs.province != rhs.province {return false}
+    if lhs.licenseTypes != rhs.licenseTypes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

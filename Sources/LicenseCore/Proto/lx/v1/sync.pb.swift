@@ -147,8 +147,9 @@ public nonisolated struct LXEquivocationEvidence: Sendable {
   public init() {}
 }
 
-/// The issuer certificates the sender holds (root-signed, exact bytes), sent once after
-/// Hello so that the receiver can verify entries of every origin, relayed ones included.
+/// Root-signed trust material, exact bytes: the issuer certificates and key revocations
+/// the sender holds, sent after Hello so that the receiver can verify entries of every
+/// origin, relayed ones included; and later, whenever the sender learns a new one.
 public nonisolated struct LXCertificateSet: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -156,6 +157,9 @@ public nonisolated struct LXCertificateSet: Sendable {
 
   /// at most 1024
   public var certificates: [LXIssuerCertificate] = []
+
+  /// at most 1024
+  public var revocations: [LXKeyRevocation] = []
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -533,7 +537,7 @@ nonisolated extension LXEquivocationEvidence: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension LXCertificateSet: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CertificateSet"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}certificates\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}certificates\0\u{1}revocations\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -542,6 +546,7 @@ nonisolated extension LXCertificateSet: SwiftProtobuf.Message, SwiftProtobuf._Me
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.certificates) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.revocations) }()
       default: break
       }
     }
@@ -551,11 +556,15 @@ nonisolated extension LXCertificateSet: SwiftProtobuf.Message, SwiftProtobuf._Me
     if !self.certificates.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.certificates, fieldNumber: 1)
     }
+    if !self.revocations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.revocations, fieldNumber: 2)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: LXCertificateSet, rhs: LXCertificateSet) -> Bool {
     if lhs.certificates != rhs.certificates {return false}
+    if lhs.revocations != rhs.revocations {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -1,0 +1,217 @@
+import Foundation
+import GRDB
+import LicenseCore
+
+/// The trust material and policies a recognition decision reads: kept in memory until a
+/// certificate, revocation or agreement is added.
+public struct TrustSnapshot: Sendable {
+    /// Root-verified certificates by key id.
+    public let certificates: [String: IssuerCertificate]
+    /// Root-verified key revocations by key id.
+    public let revocations: [String: KeyRevocation]
+    /// Each province's latest published agreement, with the entry that carries it.
+    public let agreements: [String: PublishedAgreement]
+
+    public struct PublishedAgreement: Sendable {
+        public let entry: Entry
+        public let agreement: RecognitionAgreement
+    }
+
+    /// The agreement a province decides by, and where it comes from.
+    public func agreement(of province: String) -> (agreement: RecognitionAgreement, source: String) {
+        if let published = agreements[province] {
+            return (published.agreement, "agreement \(published.entry.body.origin)#\(published.entry.body.seq)")
+        }
+        return (.nationalDefault(province: province), "national default: \(province) has published no agreement")
+    }
+}
+
+extension LedgerStore {
+    /// Stores a root-verified issuer certificate and trusts its key for its node's entries.
+    /// Idempotent; returns false when the certificate was already held.
+    @discardableResult
+    public func addCertificate(_ certificate: IssuerCertificate) throws(StoreError) -> Bool {
+        let body = certificate.body
+        let added = try run {
+            try pool.write { db in
+                if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM certificates WHERE key_id = ?)",
+                                     arguments: [body.keyID]) == true {
+                    return false
+                }
+                try db.execute(sql: """
+                    INSERT INTO certificates (key_id, node_id, province, not_before, not_after, body, signature)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [body.keyID, body.nodeID, body.province, Int64(clamping: body.notBeforeMilliseconds),
+                                     Int64(clamping: body.notAfterMilliseconds), Data(certificate.bodyBytes),
+                                     Data(certificate.signature)])
+                invalidateIssuerKeys()
+                trustCache.invalidate()
+                try db.execute(sql: "INSERT OR IGNORE INTO issuer_keys (key_id, origin, public_key) VALUES (?, ?, ?)",
+                               arguments: [body.keyID, body.nodeID, Data(body.publicKey.bytes)])
+                return true
+            }
+        }
+        invalidateIssuerKeys()
+        trustCache.invalidate()
+        return added
+    }
+
+    /// Every certificate held, verified again against `root`, in key-id order: what a
+    /// node sends its peers so that they can verify entries of every origin.
+    public func certificates(root: PublicKey) throws(StoreError) -> [IssuerCertificate] {
+        try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT body, signature FROM certificates ORDER BY key_id").map { row in
+                    try IssuerCertificate(bodyBytes: [UInt8](row["body"] as Data),
+                                          signature: [UInt8](row["signature"] as Data), root: root)
+                }
+            }
+        }
+    }
+
+    /// Stores a root-verified key revocation. Idempotent; returns false when one for the
+    /// key was already held (the root revokes a key once).
+    @discardableResult
+    public func addRevocation(_ revocation: KeyRevocation) throws(StoreError) -> Bool {
+        let added = try run {
+            try pool.write { db in
+                if try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM key_revocations WHERE key_id = ?)",
+                                     arguments: [revocation.body.keyID]) == true {
+                    return false
+                }
+                trustCache.invalidate()
+                try db.execute(sql: "INSERT INTO key_revocations (key_id, compromised_at, body, signature) VALUES (?, ?, ?, ?)",
+                               arguments: [revocation.body.keyID, Int64(clamping: revocation.body.compromisedAtMilliseconds),
+                                           Data(revocation.bodyBytes), Data(revocation.signature)])
+                return true
+            }
+        }
+        trustCache.invalidate()
+        return added
+    }
+
+    /// Every key revocation held, verified again against `root`, in key-id order.
+    public func revocations(root: PublicKey) throws(StoreError) -> [KeyRevocation] {
+        try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT body, signature FROM key_revocations ORDER BY key_id").map { row in
+                    try KeyRevocation(bodyBytes: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data),
+                                      root: root)
+                }
+            }
+        }
+    }
+
+    /// Certificates, revocations and agreements, read once and kept until one is added.
+    public func trustSnapshot(root: PublicKey) throws(StoreError) -> TrustSnapshot {
+        try run {
+            try trustCache.value {
+                let certificates = try self.certificates(root: root)
+                let revocations = try self.revocations(root: root)
+                let agreements = try pool.read { db in
+                    try Row.fetchAll(db, sql: "SELECT origin, seq FROM agreements").compactMap { row in
+                        try Self.entry(origin: row["origin"], seq: UInt64(row["seq"] as Int64), db)
+                    }
+                }
+                var byProvince: [String: TrustSnapshot.PublishedAgreement] = [:]
+                for entry in agreements {
+                    guard case let .agreement(agreement) = entry.body.event else { continue }
+                    byProvince[agreement.province] = TrustSnapshot.PublishedAgreement(entry: entry, agreement: agreement)
+                }
+                return TrustSnapshot(certificates: Dictionary(certificates.map { ($0.body.keyID, $0) }) { a, _ in a },
+                                     revocations: Dictionary(revocations.map { ($0.body.keyID, $0) }) { a, _ in a },
+                                     agreements: byProvince)
+            }
+        }
+    }
+
+    /// Signs and appends this node's recognition agreement, replacing its earlier one.
+    public func publishAgreement(_ agreement: RecognitionAgreement, signer: IssuerSigner,
+                                 physicalMilliseconds: UInt64) async throws(StoreError) -> Entry {
+        let entry = try await runAsync {
+            try await pool.write { db in
+                let head = try Self.head(of: signer.origin, db)
+                let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
+                let body = EntryBody(origin: signer.origin, seq: head.seq + 1, prev: head.id, context: try Self.versionVector(db),
+                                     hlc: hlc, keyID: signer.keyID, event: .agreement(agreement))
+                let entry = Entry.sign(body, with: signer.key)
+                try self.storeAgreement(entry, agreement, db)
+                try Self.saveHead(origin: signer.origin, seq: body.seq, id: entry.id, hlc: hlc, db)
+                return entry
+            }
+        }
+        trustCache.invalidate()
+        return entry
+    }
+
+    /// Inserts an agreement entry and makes it its origin's current one.
+    func storeAgreement(_ entry: Entry, _ agreement: RecognitionAgreement, _ db: Database) throws {
+        trustCache.invalidate()
+        try db.cachedStatement(sql: """
+            INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, 0, ?, ?)
+            """).execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes),
+                                     Data(entry.bodyBytes), Data(entry.signature)])
+        try db.execute(sql: "INSERT OR REPLACE INTO agreements (origin, province, seq) VALUES (?, ?, ?)",
+                       arguments: [entry.body.origin, agreement.province, Int64(entry.body.seq)])
+    }
+
+    /// The province the root certified `keyID` for, if its certificate is held.
+    static func certifiedProvince(keyID: String, _ db: Database) throws -> String? {
+        try String.fetchOne(db.cachedStatement(sql: "SELECT province FROM certificates WHERE key_id = ?"), arguments: [keyID])
+    }
+
+    // MARK: - Recognition
+
+    /// What a recognition decision on license `id` needs, as this node holds it; nil when
+    /// the license is not known here.
+    public func recognitionEvidence(_ id: LicenseID, decidingProvince: String, root: PublicKey,
+                                    today: CivilDate) throws(StoreError) -> RecognitionEvidence? {
+        let trust = try trustSnapshot(root: root)
+        return try run {
+            try pool.read { db in
+                guard let (row, state) = try LicenseRow.fetch(id, in: db) else { return nil }
+                // A license with one event depends on its issue alone, which its state describes.
+                let events: [RecognitionEvidence.SignedEvent]
+                if state.eventCount == 1 {
+                    events = [.init(origin: state.issuerOrigin, seq: id.seq, keyID: state.issuerKeyID,
+                                    signedAtMilliseconds: state.issuedAt.wallMilliseconds, kind: .issue)]
+                } else {
+                    events = RecognitionEvidence.SignedEvent.ordered(try Row.fetchAll(db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?"),
+                                              arguments: [row]).map(Self.entry).map(RecognitionEvidence.SignedEvent.init))
+                }
+                var holds: [String: UInt64] = [:]
+                for origin in Set(events.map(\.origin)) {
+                    holds[origin] = try Self.lowestProof(of: origin, db)
+                }
+                let keys = Set(events.map(\.keyID))
+                let agreement = trust.agreement(of: decidingProvince)
+                return RecognitionEvidence(
+                    license: state, signatures: .verifiedWhenStored(entries: events.count), events: events,
+                    certificates: trust.certificates.filter { keys.contains($0.key) }.mapValues(\.body),
+                    revocations: trust.revocations.filter { keys.contains($0.key) }.mapValues(\.body),
+                    agreement: agreement.agreement, agreementSource: agreement.source, holds: holds,
+                    holdSource: "no equivocation proof against \(Set(events.map(\.origin)).sorted().joined(separator: ", "))",
+                    today: today)
+            }
+        }
+    }
+
+    /// A self-contained bundle of license `id`: its entries, the certificates and
+    /// revocations of their keys, every province's current agreement (with its signer's
+    /// certificate) and the equivocation proofs against the license's origins.
+    public func bundle(_ id: LicenseID, root: PublicKey, exportedBy nodeID: String,
+                       exportedAtMilliseconds: UInt64) throws(StoreError) -> LicenseBundle? {
+        let trust = try trustSnapshot(root: root)
+        let license = try entries(license: id)
+        guard !license.isEmpty else { return nil }
+        let origins = Set(license.map(\.body.origin))
+        let proofs = try equivocations().filter { origins.contains($0.origin) }
+        let agreements = trust.agreements.values.map(\.entry).sorted { $0.body.origin < $1.body.origin }
+        let keys = Set((license + agreements).map(\.body.keyID))
+        return LicenseBundle(
+            licenseID: id, exportedBy: nodeID, exportedAtMilliseconds: exportedAtMilliseconds, entries: license,
+            certificates: trust.certificates.filter { keys.contains($0.key) }.values.sorted { $0.body.keyID < $1.body.keyID },
+            revocations: trust.revocations.filter { keys.contains($0.key) }.values.sorted { $0.body.keyID < $1.body.keyID },
+            agreements: agreements, equivocations: proofs.map(\.entries))
+    }
+}
