@@ -195,6 +195,48 @@ import Testing
         #expect(try LedgerVerifier.verify(sh.store).isValid)
     }
 
+    /// Trust material published at one end of a line gd – zj – sh after the sessions are
+    /// up reaches the other end; entries of a key zj did not know yet are held back, not
+    /// lost, and arrive once its certificate has.
+    @Test func trustPublishedMidSession_isRelayedAlongALine_andUnblocksEntriesOfTheNewKey() async throws {
+        let root = try SigningKey(seed: Array(repeating: 4, count: 32))
+        let gd = try node("gd", province: "440000", trusting: [], root: root)
+        let zj = try node("zj", province: "330000", trusting: [], root: root)
+        let sh = try node("sh", province: "310000", trusting: [], root: root)
+        try await issue(gd, 2, province: "440000")
+        let bjSigner = signer("bj")
+        let bjCertificate = IssuerCertificate.issue(.init(
+            nodeID: "bj", province: "110000", publicKey: bjSigner.key.publicKey, notBeforeMilliseconds: 0,
+            notAfterMilliseconds: Self.now * 2, licenseTypes: ["residence_permit"], rootKeyID: RootKeyID.derive(root.publicKey)),
+            root: root)
+        let revocation = KeyRevocation.issue(.init(keyID: bjSigner.keyID, compromisedAtMilliseconds: Self.now + 1, reason: "test",
+                                                   rootKeyID: RootKeyID.derive(root.publicKey)), root: root)
+        let shLearned = sh.gossip.hub.subscribeTrust()
+        let listener = try await zj.gossip.bind(host: "127.0.0.1", port: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "zj", host: "127.0.0.1", port: listener.port)) }
+            group.addTask { _ = await sh.gossip.dial(.init(nodeID: "zj", host: "127.0.0.1", port: listener.port)) }
+            try await waitUntil(sh, holds: VersionVector(["gd": 2]))
+
+            // gd learns bj's key quietly and takes bj's entries: zj, not knowing the key, holds them back.
+            try gd.store.addCertificate(bjCertificate)
+            try await issue(store: gd.store, signer: bjSigner, 5, province: "110000")
+            gd.gossip.hub.publish(try gd.store.versionVector())
+            // Then the certificate is published through gd, as `licensectl trust publish` does.
+            let bytes = { (body: [UInt8], signature: [UInt8]) in SyncFrame.SignedBytes(body: body, signature: signature) }
+            gd.gossip.hub.publishTrust(certificates: [bytes(bjCertificate.bodyBytes, bjCertificate.signature)], revocations: [])
+            try await waitUntil(sh, holds: VersionVector(["gd": 2, "bj": 5]))
+
+            gd.gossip.hub.publishTrust(certificates: [], revocations: [bytes(revocation.bodyBytes, revocation.signature)])
+            for await update in shLearned where !update.revocations.isEmpty { break }
+            group.cancelAll()
+        }
+        #expect(try sh.store.revocations(root: root.publicKey) == [revocation])
+        #expect(try zj.store.revocations(root: root.publicKey) == [revocation])
+        #expect(try LedgerVerifier.verify(sh.store).isValid)
+    }
+
     @Test func nodeNotInThePeerList_isRefusedByTheAcceptor() async throws {
         let gd = try node("gd", province: "440000", trusting: ["sh"])
         let sh = try node("sh", province: "310000", trusting: ["gd"])
