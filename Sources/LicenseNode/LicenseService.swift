@@ -146,7 +146,7 @@ public final class LicenseService: Sendable {
         let record = AuditRecord(atMilliseconds: Int64(clock.nowMilliseconds()), actor: principal.name,
                                  action: "holder_lookup", holderRef: ref, licenseID: nil, purpose: purpose)
         do {
-            try await store.recordAudit(record)
+            try await audit.record(record)
         } catch {
             throw .store(error)
         }
@@ -156,7 +156,7 @@ public final class LicenseService: Sendable {
 
     /// A purpose for the audit log: required, bounded, and never an ID number.
     private func auditPurpose(_ text: String, what: String) throws(ServiceError) -> String {
-        let purpose = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let purpose = text.trimmedOfWhitespace
         guard !purpose.isEmpty else { throw .badRequest(code: "purpose_required", message: "\(what) requires a purpose") }
         guard purpose.utf8.count <= Self.purposeBytesMax else {
             throw .badRequest(code: "text_too_long", message: "purpose is longer than \(Self.purposeBytesMax) bytes")
@@ -183,31 +183,53 @@ public final class LicenseService: Sendable {
     public func recognize(_ licenses: [LicenseState], purpose: String, by principal: Principal)
         async throws(ServiceError) -> [Recognition]
     {
-        var out: [Recognition] = []
+        var decided: [(Recognition, LicenseState)] = []
         for license in licenses {
-            out.append(try await decide(license.id, purpose: purpose, by: principal).recognition)
+            decided.append(try decision(on: license.id))
         }
-        return out
+        // Recorded together: one group commit, not one fsync per license.
+        let records = decided.map { auditRecord($0.0, holder: $0.1.holderRef, purpose: purpose, by: principal) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for record in records { group.addTask { try await self.audit.record(record) } }
+                try await group.waitForAll()
+            }
+        } catch let error as StoreError {
+            throw .store(error)
+        } catch {
+            throw .store(.database("\(error)"))
+        }
+        for (recognition, _) in decided { metrics.recordDecision(recognition.decision) }
+        return decided.map(\.0)
     }
 
     private func decide(_ id: LicenseID, purpose: String, by principal: Principal)
         async throws(ServiceError) -> (recognition: Recognition, license: LicenseState)
     {
+        let (recognition, license) = try decision(on: id)
+        do {
+            try await audit.record(auditRecord(recognition, holder: license.holderRef, purpose: purpose, by: principal))
+        } catch {
+            throw .store(error)
+        }
+        metrics.recordDecision(recognition.decision)
+        return (recognition, license)
+    }
+
+    /// The decision on license `id` for this node's province, not yet recorded.
+    private func decision(on id: LicenseID) throws(ServiceError) -> (Recognition, LicenseState) {
         let evidence = try storeCall { () throws(StoreError) in
             try store.recognitionEvidence(id, decidingProvince: material.identity.province, root: material.root,
                                           today: clock.today())
         }
         guard let evidence else { throw .request(.rejected(.unknownLicense(id))) }
-        let recognition = RecognitionRules.decide(evidence)
-        do {
-            try await audit.record(AuditRecord(atMilliseconds: Int64(clock.nowMilliseconds()), actor: principal.name,
-                                               action: "verify:\(recognition.decision.rawValue)",
-                                               holderRef: evidence.license.holderRef, licenseID: id, purpose: purpose))
-        } catch {
-            throw .store(error)
-        }
-        metrics.recordDecision(recognition.decision)
-        return (recognition, evidence.license)
+        return (RecognitionRules.decide(evidence), evidence.license)
+    }
+
+    private func auditRecord(_ recognition: Recognition, holder: HolderRef, purpose: String, by principal: Principal) -> AuditRecord {
+        AuditRecord(atMilliseconds: Int64(clock.nowMilliseconds()), actor: principal.name,
+                    action: "verify:\(recognition.decision.rawValue)", holderRef: holder, licenseID: recognition.licenseID,
+                    purpose: purpose)
     }
 
     /// A self-contained, offline-verifiable bundle of license `id` (recorded in the audit log).
@@ -387,3 +409,15 @@ public enum ServiceError: Error, CustomStringConvertible {
 }
 
 import Foundation
+
+extension String {
+    /// Without leading and trailing white space (Unicode White_Space, newlines included),
+    /// and without a round trip through NSString: it runs on every audited request.
+    var trimmedOfWhitespace: String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+              let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}

@@ -17,6 +17,8 @@ public final class NodeMetrics: Sendable {
     }
     private let receivedEntries: Counter
     private let appendLatency: DurationHistogram
+    /// One counter per answer, made once: a decision is too cheap to look its counter up.
+    private let decisions: [RecognitionDecision: Counter]
 
     init() {
         receivedEntries = registry.makeCounter(descriptor: Self.named("sync_entries_received", "total",
@@ -25,6 +27,13 @@ public final class NodeMetrics: Sendable {
             descriptor: Self.named("sync_batch_append", "seconds", "Time to verify and durably append one received batch"),
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)])
+        var decisions: [RecognitionDecision: Counter] = [:]
+        for decision in [RecognitionDecision.recognized, .notRecognized, .undetermined] {
+            decisions[decision] = registry.makeCounter(
+                descriptor: Self.named("recognition_decisions", "total", "Recognition decisions made, by decision"),
+                labels: [("decision", decision.rawValue)])
+        }
+        self.decisions = decisions
     }
 
     func record(_ event: PeerBoard.Event) {
@@ -40,8 +49,7 @@ public final class NodeMetrics: Sendable {
 
     /// A recognition decision, by its answer.
     func recordDecision(_ decision: RecognitionDecision) {
-        registry.makeCounter(descriptor: Self.named("recognition_decisions", "total", "Recognition decisions made, by decision"),
-                             labels: [("decision", decision.rawValue)]).increment()
+        decisions[decision]?.increment()
     }
 
     /// An admin API request, by route pattern and response status.

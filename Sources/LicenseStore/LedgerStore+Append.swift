@@ -102,7 +102,11 @@ extension LedgerStore {
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
-        if batch.entries.contains(where: { !$0.body.event.isLicenseEvent }) { trustCache.invalidate() }
+        // Agreements and new equivocation proofs change what recognition decisions read.
+        if batch.entries.contains(where: { !$0.body.event.isLicenseEvent })
+            || outcomes.contains(where: { if case .refused(.conflict) = $0 { true } else { false } }) {
+            trustCache.invalidate()
+        }
         return outcomes
     }
 
@@ -180,6 +184,7 @@ extension LedgerStore {
             if body.seq <= head.seq {
                 // Two validly signed entries at one position: keep the proof.
                 if stored != nil, let held = try Self.entry(origin: body.origin, seq: body.seq, db) {
+                    trustCache.invalidate()
                     try Self.saveProof(held: held, other: entry, detectedMilliseconds: physicalMilliseconds, db)
                     flags[body.origin] = min(try flaggedFrom(body.origin) ?? body.seq, body.seq)
                 }

@@ -69,16 +69,19 @@ extension LedgerStore {
         let seen = try run { try pool.read { db in try decide(db) } }
         if seen.known { return .known }
         guard seen.distinct.count >= 2 else { return .consistent }
-        return try await runAsync {
+        let outcome = try await runAsync {
             try await pool.write { db in
                 // Again under the writer: the ledger may have moved since the read.
                 let now = try decide(db)
-                if now.known { return .known }
+                if now.known { return EvidenceOutcome.known }
                 guard now.distinct.count >= 2 else { return .consistent }
+                trustCache.invalidate()
                 return .recorded(try Self.saveProof(held: now.distinct[0], other: now.distinct[1],
                                                     detectedMilliseconds: physicalMilliseconds, db))
             }
         }
+        if case .recorded = outcome { trustCache.invalidate() }
+        return outcome
     }
 
     /// Every equivocation proof held, by origin and seq.

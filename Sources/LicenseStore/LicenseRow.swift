@@ -46,7 +46,7 @@ enum LicenseRow {
         try Row.fetchOne(db.cachedStatement(sql: """
             SELECT \(columns) FROM licenses
             WHERE row = (SELECT license_row FROM entries WHERE origin = ? AND seq = ?) AND id = ?
-            """), arguments: [id.origin, Int64(id.seq), id.text]).map { (row: $0["row"], state: try decode($0)) }
+            """), arguments: [id.origin, Int64(id.seq), id.text]).map { (row: $0[0], state: try decode($0)) }
     }
 
     /// The licenses of one holder.
@@ -55,15 +55,17 @@ enum LicenseRow {
                          arguments: [holderKey(holder), Data(holder.bytes)]).map(decode)
     }
 
+    /// Reads a row selected with `columns`, by position: a lookup by column name costs a
+    /// lower-cased copy of every name, per column, per row.
     static func decode(_ row: Row) throws -> LicenseState {
-        let idText: String = row["id"]
-        let untilText: String? = row["valid_until"]
-        let statusText: String = row["status"]
-        let fromText: String = row["valid_from"]
+        let idText: String = row[1]
+        let fromText: String = row[11]
+        let untilText: String? = row[12]
+        let statusText: String = row[13]
         guard let id = LicenseID(idText), let from = CivilDate(iso: fromText),
               let status = LicenseState.Status(rawValue: statusText)
         else {
-            throw StoreError.database("license row \(row["row"] as Int64) is unreadable")
+            throw StoreError.database("license row \(row[0] as Int64) is unreadable")
         }
         var until: CivilDate?
         if let untilText {
@@ -72,18 +74,16 @@ enum LicenseRow {
             }
             until = parsed
         }
-        let holderData: Data = row["holder_ref"]
+        let holderData: Data = row[2]
         return LicenseState(
-            id: id, licenseType: row["type"], province: row["province"], issuerOrigin: row["origin"],
-            issuerKeyID: row["key_id"], holderRef: try HolderRef(bytes: [UInt8](holderData)),
-            holderMasked: row["holder_masked"],
-            issuedAt: HybridTimestamp(wallMilliseconds: UInt64(row["issued_wall"] as Int64),
-                                      logical: UInt32(row["issued_logical"] as Int64)),
-            attributes: try decodeAttributes(row["attributes"]), validFrom: from, validUntil: until,
-            status: status, statusReason: row["status_reason"],
-            updatedAt: HybridTimestamp(wallMilliseconds: UInt64(row["updated_wall"] as Int64),
-                                       logical: UInt32(row["updated_logical"] as Int64)),
-            eventCount: row["event_count"])
+            id: id, licenseType: row[3], province: row[4], issuerOrigin: row[5],
+            issuerKeyID: row[6], holderRef: try HolderRef(bytes: [UInt8](holderData)),
+            holderMasked: row[7],
+            issuedAt: HybridTimestamp(wallMilliseconds: UInt64(row[8] as Int64), logical: UInt32(row[9] as Int64)),
+            attributes: try decodeAttributes(row[10]), validFrom: from, validUntil: until,
+            status: status, statusReason: row[14],
+            updatedAt: HybridTimestamp(wallMilliseconds: UInt64(row[15] as Int64), logical: UInt32(row[16] as Int64)),
+            eventCount: row[17])
     }
 
     /// The first 8 bytes of a holder ref, big-endian, as SQLite's signed 64-bit integer.

@@ -35,6 +35,29 @@ struct RootInit: ParsableCommand {
     }
 }
 
+/// A province's new issuer key, for a new node or a key rotation.
+struct IssuerKeyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "issuer-key", abstract: "Offline: create an issuer key pair (issuer.key 0600, issuer.pub) in DIR.",
+        discussion: "Have the root certify issuer.pub (licensectl root certify), then install both in the node's data directory.")
+
+    @Option(help: "Directory to write issuer.key and issuer.pub into.") var out: String
+
+    func run() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let seed = randomSeed()
+            let key = try SigningKey(seed: seed)
+            try SecretFile.create(out + "/issuer.key", Hex.encode(seed) + "\n", mode: 0o600)
+            try SecretFile.create(out + "/issuer.pub", Hex.encode(key.publicKey.bytes) + "\n", mode: 0o644)
+            print("issuer key written to \(out)/issuer.key; have the root certify \(out)/issuer.pub")
+        } catch {
+            throw reportAndExit("\(error)")
+        }
+    }
+}
+
 struct RootCertify: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "certify", abstract: "Sign an issuer certificate for one node's issuer key.")

@@ -20,6 +20,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Concurrent issuing tasks.") var concurrency = 256
     @Option(help: "Licenses in the large ledger for lookup and restart figures (0 skips).") var licenses = 1_000_000
     @Option(help: "Holder lookups to time.") var lookups = 20_000
+    @Option(help: "Recognition decisions to time against the large ledger.") var decisions = 100_000
     @Option(help: "Entries a new node catches up on over mutual TLS (0 skips).") var syncEntries = 200_000
     @Option(help: "Origins those entries come from.") var syncOrigins = 34
     @Option(help: "Seconds of issuing on a 5-node mesh for propagation latency (0 skips).") var propagationSeconds = 10
@@ -171,6 +172,17 @@ struct Bench: AsyncParsableCommand {
         report(String(format: "holder lookup with durable audit record: p50 %.3f ms, p99 %.3f ms",
                       results.auditedLookupMillisecondsP50, results.auditedLookupMillisecondsP99))
 
+        if decisions > 0 {
+            let figures = try await RecognitionBench.run(service: service, licenses: licenses, decisions: decisions,
+                                                         concurrency: concurrency, report: report)
+            results.decisionsPerSecond = figures.decisionsPerSecond
+            results.decisionsPerSecondWithoutAudit = figures.decisionsPerSecondWithoutAudit
+            results.bundlesPerSecond = figures.bundlesPerSecond
+            report(String(format: "offline bundle verification (1 thread, %.1f signatures each): %.0f bundles/s = %.2f × the single-thread verify rate (%.0f/s)",
+                          figures.verifiesPerBundle, figures.bundlesPerSecond, figures.bundlesPerSecond / results.verifyPerSecond,
+                          results.verifyPerSecond))
+        }
+
         let largeIssues = max(concurrency, issues / 2)
         results.issuesPerSecondLargeLedger = try await issueThroughput(service, count: largeIssues, firstHolder: 2 * licenses)
         report(String(format: "issue into the %d-license ledger: %.0f licenses/s", licenses,
@@ -258,6 +270,9 @@ struct Results: Codable {
     var syncVerifyReference = 0.0
     var syncCoresBusy = 0.0
     var syncPeakRSSMegabytes = 0.0
+    var decisionsPerSecond = 0.0
+    var decisionsPerSecondWithoutAudit = 0.0
+    var bundlesPerSecond = 0.0
     var propagationMillisecondsP50 = 0.0
     var propagationMillisecondsP99 = 0.0
     var idleBytesPerSecondPerLink = 0.0

@@ -36,20 +36,28 @@ public struct LicenseID: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Nil unless `text` is a valid node id, a dash, a seq of at least 1 without leading
     /// zeros, a dash and 8 lower-case hex digits.
     public init?(_ text: String) {
-        guard text.utf8.count <= Self.textLengthMax else { return nil }
-        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count >= 3 else { return nil }
-        let check = parts[parts.count - 1]
-        let seqText = parts[parts.count - 2]
-        let origin = parts.dropLast(2).joined(separator: "-")
-        guard check.utf8.count == Self.checkHexDigits,
-              check.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
-              let seq = UInt64(seqText), seq >= 1, seq <= EntryBody.seqMax, String(seq) == seqText,
-              NodeID.isValid(origin)
+        // Byte by byte: every decision and every license read parses one.
+        let utf8 = text.utf8
+        let dash = UInt8(ascii: "-")
+        guard utf8.count <= Self.textLengthMax, let checkDash = utf8.lastIndex(of: dash) else { return nil }
+        let checkBytes = utf8[utf8.index(after: checkDash)...]
+        let head = utf8[..<checkDash]
+        guard let seqDash = head.lastIndex(of: dash) else { return nil }
+        let seqBytes = head[head.index(after: seqDash)...]
+        guard checkBytes.count == Self.checkHexDigits,
+              checkBytes.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }),
+              let firstDigit = seqBytes.first, firstDigit != UInt8(ascii: "0"), seqBytes.count <= 19
         else { return nil }
+        var seq: UInt64 = 0
+        for byte in seqBytes {
+            guard (48...57).contains(byte) else { return nil }
+            seq = seq * 10 + UInt64(byte - 48)
+        }
+        let origin = String(Substring(head[..<seqDash]))
+        guard seq <= EntryBody.seqMax, NodeID.isValid(origin) else { return nil }
         self.origin = origin
         self.seq = seq
-        self.check = String(check)
+        self.check = String(Substring(checkBytes))
     }
 
     /// The id of the license issued by entry `id` at (`origin`, `seq`).
@@ -79,7 +87,7 @@ public enum NodeID {
     public static let lengthMax = 32
 
     public static func isValid(_ id: String) -> Bool {
-        let u = Array(id.utf8)
+        let u = id.utf8
         guard let first = u.first, u.count <= lengthMax, (97...122).contains(first) else { return false }
         return u.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "-") }
     }

@@ -20,14 +20,18 @@ public struct IssuerCertificate: Sendable, Equatable {
         public var nodeID: String
         public var province: String
         public var publicKey: PublicKey
-        public var notBeforeMilliseconds: UInt64
-        public var notAfterMilliseconds: UInt64
+        public let notBeforeMilliseconds: UInt64
+        public let notAfterMilliseconds: UInt64
         /// Sorted, distinct catalog codes.
         public var licenseTypes: [String]
         public var rootKeyID: String
 
+        /// The validity window as text, for recognition reasons (made once, read per decision).
+        public let validity: String
+
         public init(nodeID: String, province: String, publicKey: PublicKey, notBeforeMilliseconds: UInt64,
                     notAfterMilliseconds: UInt64, licenseTypes: [String], rootKeyID: String) {
+            validity = "\(Instant(notBeforeMilliseconds))–\(Instant(notAfterMilliseconds))"
             self.nodeID = nodeID
             self.province = province
             self.publicKey = publicKey

@@ -172,13 +172,12 @@ public struct LicenseBundle: Sendable, Equatable {
             else { throw .tampered("an equivocation proof is not two validly signed entries at one position") }
             holds[proof[0].body.origin] = min(holds[proof[0].body.origin] ?? .max, proof[0].body.seq)
         }
-        let origins = Set(entries.map(\.body.origin)).sorted().joined(separator: ", ")
         let events = RecognitionEvidence.SignedEvent.ordered(entries.map(RecognitionEvidence.SignedEvent.init))
         let evidence = RecognitionEvidence(
             license: folded.state, signatures: signatures, events: events, certificates: certificates,
             revocations: Dictionary(revocations.map { ($0.body.keyID, $0.body) }) { a, _ in a },
             agreement: agreement, agreementSource: source, holds: holds,
-            holdSource: "the bundle carries no equivocation proof against \(origins)", today: today)
+            holdSource: "the bundle carries no equivocation proof against", today: today)
         return (RecognitionRules.decide(evidence), folded.state)
     }
 }

@@ -154,8 +154,10 @@ public struct RecognitionEvidence: Sendable {
     public var agreement: RecognitionAgreement
     public var agreementSource: String
     /// Origins under an equivocation hold, with the seq the hold starts at (the lowest
-    /// forked position); nil when the decider cannot know (offline, without proofs).
+    /// forked position).
     public var holds: [String: UInt64]
+    /// What the absence of a hold rests on, completed by the origins: "no equivocation
+    /// proof against" (a node), "the bundle carries no equivocation proof against".
     public var holdSource: String
     public var today: CivilDate
 
@@ -327,7 +329,8 @@ public enum RecognitionRules {
         if !flagged.isEmpty {
             return RecognitionCheck(name, .passed, "\(flagged.joined(separator: ", ")) forked later; this license's entries precede it")
         }
-        return RecognitionCheck(name, .passed, evidence.holdSource)
+        let origins = Set(evidence.events.map(\.origin)).sorted().joined(separator: ", ")
+        return RecognitionCheck(name, .passed, "\(evidence.holdSource) \(origins)")
     }
 }
 
@@ -336,8 +339,6 @@ extension IssuerCertificate.Body {
     public func covers(_ milliseconds: UInt64) -> Bool {
         notBeforeMilliseconds <= milliseconds && milliseconds < notAfterMilliseconds
     }
-
-    var validity: String { "\(Instant(notBeforeMilliseconds))–\(Instant(notAfterMilliseconds))" }
 }
 
 /// A Unix-millisecond time as UTC text, `2026-11-29T08:15:00Z`, for reasons.
