@@ -58,7 +58,7 @@ for i in 0 1 2; do
   echo "  $node started (pid ${pids[$i]}), admin API $(cat "$net/$node/data/admin.url")"
 done
 
-ctl() { local node=$1; shift; "$bin/licensectl" "$1" --data-dir "$net/$node/data" "${@:2}"; }
+ctl() { local node=$1; shift; "$bin/licensectl" "$@" --data-dir "$net/$node/data"; }
 holder=44030419900307123X
 echo
 echo "== each province issues a license to citizen $holder"
