@@ -196,10 +196,24 @@ enum RecognitionText {
 }
 
 enum AgreementText {
+    /// Each province's agreement, then the matrix: a row per deciding province, a column
+    /// per issuing province, and in each cell what the row accepts from the column.
     static func matrix(_ document: AgreementsDocument) -> String {
-        Table(headers: ["PROVINCE", "NAME", "PUBLISHED", "ACCEPTS"], rows: document.provinces.map {
+        let list = Table(headers: ["PROVINCE", "NAME", "PUBLISHED", "ACCEPTS"], rows: document.provinces.map {
             [$0.province, $0.provinceName, $0.entry ?? "national default", terms($0.terms)]
         }).render()
+        let codes = document.provinces.map(\.province)
+        let matrix = Table(headers: ["ACCEPTS \\ ISSUED BY"] + codes, rows: document.provinces.map { row in
+            [row.province] + codes.map { column in cell(row, from: column) }
+        }).render()
+        return list + "\n\n" + matrix + "\n(all: the whole catalog; -: nothing; otherwise the accepted type codes)"
+    }
+
+    static func cell(_ row: AgreementsDocument.Province, from issuing: String) -> String {
+        if issuing == row.province { return "all" }
+        let term = row.terms.first { $0.province == issuing } ?? row.terms.first { $0.province == RecognitionAgreement.wildcard }
+        guard let types = term?.licenseTypes, !types.isEmpty else { return "-" }
+        return types == [RecognitionAgreement.wildcard] ? "all" : types.joined(separator: ",")
     }
 
     static func terms(_ terms: [AgreementTermDocument]) -> String {
