@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build needs, when they are missing.
-# Sourced by quickstart.sh and test.sh; safe to run again. The tests use two tools
-# from them: systemd-analyze (systemd) verifies deploy/licensed.service, and promtool
-# (prometheus) checks the /metrics output.
+# Sourced by quickstart.sh and test.sh; safe to run again. The tests use three tools
+# from them: systemd-analyze (systemd) verifies deploy/licensed.service, promtool
+# (prometheus) checks the /metrics output, and headless chromium loads the status page.
 set -euo pipefail
-needed=(libsodium-dev libsqlite3-dev libssl-dev pkg-config systemd prometheus)
+needed=(libsodium-dev libsqlite3-dev libssl-dev pkg-config systemd prometheus chromium)
 missing=()
 for package in "${needed[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

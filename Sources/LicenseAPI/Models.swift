@@ -334,9 +334,12 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public let startedAt: String
     public let peers: [PeerDocument]
     public let equivocations: [EquivocationDocument]
+    /// Sessions this node ended because of what the peer sent, newest first (at most 50).
+    public let recentRefusals: [RefusalDocument]?
 
     enum CodingKeys: String, CodingKey {
         case province, entries, equivocations
+        case recentRefusals = "recent_refusals"
         case nodeID = "node_id"
         case provinceName = "province_name"
         case keyID = "key_id"
@@ -351,7 +354,7 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public init(nodeID: String, province: String, keyID: String, rootKeyID: String, entries: UInt64,
                 versionVector: VersionVector,
                 ledgerDigest: String, catalogVersion: Int, startedAt: String, peers: [PeerDocument],
-                equivocations: [EquivocationDocument]) {
+                equivocations: [EquivocationDocument], recentRefusals: [RefusalDocument]? = nil) {
         self.nodeID = nodeID
         self.province = province
         self.provinceName = Province.byCode[province]?.nameZH ?? province
@@ -364,6 +367,21 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.peers = peers
         self.equivocations = equivocations
+        self.recentRefusals = recentRefusals
+    }
+}
+
+public struct RefusalDocument: Codable, Sendable, Equatable {
+    public let at: String
+    public let peer: String
+    public let code: String
+    public let detail: String
+
+    public init(at: String, peer: String, code: String, detail: String) {
+        self.at = at
+        self.peer = peer
+        self.code = code
+        self.detail = detail
     }
 }
 

@@ -40,6 +40,11 @@ public enum AdminAPI {
             }
         }
 
+        // The status page (StatusPage): static, no token; the data it shows needs one.
+        router.get("/") { _, _ in page(StatusPage.html, type: "text/html; charset=utf-8") }
+        router.get("/status.js") { _, _ in page(StatusPage.script, type: "text/javascript; charset=utf-8") }
+        router.get("/status.css") { _, _ in page(StatusPage.css, type: "text/css; charset=utf-8") }
+
         router.get("/healthz") { _, _ in
             try json(["status": "ok"])
         }
@@ -182,6 +187,15 @@ public enum AdminAPI {
             }))
         }
         return router
+    }
+
+    /// A static resource of the status page, with headers that keep it to this origin.
+    static func page(_ text: String, type: String) -> Response {
+        Response(status: .ok, headers: [
+            .contentType: type, .cacheControl: "no-store",
+            .contentSecurityPolicy: "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            .xContentTypeOptions: "nosniff",
+        ], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

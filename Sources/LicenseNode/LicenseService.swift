@@ -341,6 +341,10 @@ public final class LicenseService: Sendable {
                     EquivocationDocument(origin: $0.origin, seq: $0.seq, heldEntry: $0.held.id.description,
                                          otherEntry: $0.other.id.description,
                                          detectedAt: Timestamps.iso8601(milliseconds: $0.detectedMilliseconds))
+                },
+                recentRefusals: peerBoard.recentRefusals().map {
+                    RefusalDocument(at: Timestamps.iso8601(milliseconds: Int64(clamping: $0.atMilliseconds)), peer: $0.peer,
+                                    code: $0.code, detail: $0.detail)
                 })
         }
     }

@@ -158,6 +158,7 @@ struct GossipConnection {
                     func closed(_ reason: SyncError) {
                         guard let peerID else { return }
                         ended = true
+                        board.recordEnd(reason, peer: peerID, now: clock())
                         board.update(peerID, now: clock()) { status in
                             status.sessions = max(0, status.sessions - 1)
                             status.connected = status.sessions > 0

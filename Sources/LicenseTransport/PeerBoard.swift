@@ -89,6 +89,38 @@ public final class PeerBoard: Sendable {
         observer.withLock { $0 }?(event)
     }
 
+    /// Why a session with a peer was ended by this node because of what the peer did.
+    public struct Refusal: Sendable, Equatable {
+        public let atMilliseconds: UInt64
+        public let peer: String
+        public let code: String
+        public let detail: String
+    }
+
+    /// Refusals kept for the status page and `status --json`: the most recent ones.
+    public static let refusalsKept = 50
+    private let refusals = Mutex<[Refusal]>([])
+
+    /// Records that this node ended a session because of what the peer sent or did.
+    /// Ends that are nobody's fault (a duplicate session, an idle link, a local close) or
+    /// the peer's own report are not refusals.
+    func recordEnd(_ reason: SyncError, peer: String, now: UInt64) {
+        switch reason {
+        case .duplicateSession, .idleTimeout, .closedByLocalNode, .peerReported:
+            return
+        default:
+            refusals.withLock { list in
+                list.append(Refusal(atMilliseconds: now, peer: peer, code: reason.code, detail: reason.description))
+                if list.count > Self.refusalsKept { list.removeFirst(list.count - Self.refusalsKept) }
+            }
+        }
+    }
+
+    /// The most recent refusals, newest first.
+    public func recentRefusals() -> [Refusal] {
+        refusals.withLock { Array($0.reversed()) }
+    }
+
     private let peers = Mutex<[String: PeerStatus]>([:])
     /// Established sessions, by a session number.
     private let live = Mutex<[Int: LiveSession]>([:])
