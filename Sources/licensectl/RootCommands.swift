@@ -22,12 +22,7 @@ struct RootInit: ParsableCommand {
 
     func run() throws {
         do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let seed = randomSeed()
-            let key = try SigningKey(seed: seed)
-            try SecretFile.create(out + "/root.key", Hex.encode(seed) + "\n", mode: 0o600)
-            try SecretFile.create(out + "/root.pub", Hex.encode(key.publicKey.bytes) + "\n", mode: 0o644)
+            let key = try createKeyPair(in: out, named: "root")
             print("root key \(RootKeyID.derive(key.publicKey)) written to \(out)/root.key (keep it offline) and \(out)/root.pub")
         } catch {
             throw reportAndExit("\(error)")
@@ -45,12 +40,7 @@ struct IssuerKeyCommand: ParsableCommand {
 
     func run() throws {
         do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
-            let seed = randomSeed()
-            let key = try SigningKey(seed: seed)
-            try SecretFile.create(out + "/issuer.key", Hex.encode(seed) + "\n", mode: 0o600)
-            try SecretFile.create(out + "/issuer.pub", Hex.encode(key.publicKey.bytes) + "\n", mode: 0o644)
+            _ = try createKeyPair(in: out, named: "issuer")
             print("issuer key written to \(out)/issuer.key; have the root certify \(out)/issuer.pub")
         } catch {
             throw reportAndExit("\(error)")
@@ -147,6 +137,18 @@ struct RootRevokeKey: ParsableCommand {
         guard let date = formatter.date(from: text), date.timeIntervalSince1970 >= 0 else { return nil }
         return UInt64(date.timeIntervalSince1970 * 1000)
     }
+}
+
+/// Writes a fresh Ed25519 key pair as `DIR/NAME.key` (seed, hex, 0600; never overwritten)
+/// and `DIR/NAME.pub` (public key, hex).
+func createKeyPair(in directory: String, named name: String) throws -> SigningKey {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                            attributes: [.posixPermissions: 0o700])
+    let seed = randomSeed()
+    let key = try SigningKey(seed: seed)
+    try SecretFile.create("\(directory)/\(name).key", Hex.encode(seed) + "\n", mode: 0o600)
+    try SecretFile.create("\(directory)/\(name).pub", Hex.encode(key.publicKey.bytes) + "\n", mode: 0o644)
+    return key
 }
 
 /// The root's signing key from `DIR/root.key`.
