@@ -139,6 +139,110 @@ public struct ReasonRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// `POST /v1/licenses/{id}/transfer`: the receiving province supersedes another
+/// province's license with one of its own. The holder's ID number proves the clerk has
+/// the citizen in front of them; it must be the old license's holder.
+public struct TransferRequest: Codable, Sendable, Equatable {
+    public var holder: String
+    public var attributes: [String: String]?
+    public var validFrom: String?
+    public var validUntil: String?
+    public var reason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case holder, attributes, reason
+        case validFrom = "valid_from"
+        case validUntil = "valid_until"
+    }
+
+    public init(holder: String, attributes: [String: String]?, validFrom: String?, validUntil: String?, reason: String?) {
+        self.holder = holder
+        self.attributes = attributes
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.reason = reason
+    }
+}
+
+/// One conflict, as `licensectl conflicts` and `GET /v1/conflicts` show it.
+public struct ConflictDocument: Codable, Sendable, Equatable {
+    public let licenseID: String
+    public let rule: String
+    public let first: String
+    public let second: String
+    public let result: String
+
+    enum CodingKeys: String, CodingKey {
+        case rule, first, second, result
+        case licenseID = "license_id"
+    }
+
+    public init(_ conflict: LicenseConflict) {
+        licenseID = conflict.license.text
+        rule = conflict.rule.rawValue
+        first = conflict.first.description
+        second = conflict.second.description
+        result = conflict.result
+    }
+}
+
+public struct ConflictsDocument: Codable, Sendable, Equatable {
+    public let conflicts: [ConflictDocument]
+
+    public init(conflicts: [ConflictDocument]) {
+        self.conflicts = conflicts
+    }
+}
+
+/// `GET /v1/licenses/{id}/history`: the events of a license and of the licenses a transfer
+/// links it to, in the order they were applied, each with what it happened after (its
+/// direct causal predecessors among them) and what it was concurrent with.
+public struct HistoryDocument: Codable, Sendable, Equatable {
+    public struct Event: Codable, Sendable, Equatable {
+        public let entry: String
+        public let kind: String
+        public let licenseID: String
+        public let author: String
+        public let at: String
+        public let after: [String]
+        public let concurrentWith: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case entry, kind, author, at, after
+            case licenseID = "license_id"
+            case concurrentWith = "concurrent_with"
+        }
+
+        public init(entry: String, kind: String, licenseID: String, author: String, at: String, after: [String],
+                    concurrentWith: [String]) {
+            self.entry = entry
+            self.kind = kind
+            self.licenseID = licenseID
+            self.author = author
+            self.at = at
+            self.after = after
+            self.concurrentWith = concurrentWith
+        }
+    }
+
+    public let licenseID: String
+    public let licenses: [LicenseDocument]
+    public let events: [Event]
+    public let conflicts: [ConflictDocument]
+
+    enum CodingKeys: String, CodingKey {
+        case licenses, events, conflicts
+        case licenseID = "license_id"
+    }
+
+    public init(licenseID: String, licenses: [LicenseDocument], events: [Event], conflicts: [ConflictDocument]) {
+        self.licenseID = licenseID
+        self.licenses = licenses
+        self.events = events
+        self.conflicts = conflicts
+    }
+}
+
 /// A holder lookup. The ID number travels in the body, never in a URL, so that it
 /// reaches no access log.
 public struct HolderLookupRequest: Codable, Sendable, Equatable {
@@ -334,12 +438,18 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public let startedAt: String
     public let peers: [PeerDocument]
     public let equivocations: [EquivocationDocument]
+    /// Digest of every license state and conflict: equal on nodes holding the same entries.
+    public let stateDigest: String?
+    /// Conflicts between concurrent events (docs/CONFLICTS.md).
+    public let conflicts: [ConflictDocument]?
     /// Sessions this node ended because of what the peer sent, newest first (at most 50).
     public let recentRefusals: [RefusalDocument]?
 
     enum CodingKeys: String, CodingKey {
         case province, entries, equivocations
         case recentRefusals = "recent_refusals"
+        case stateDigest = "state_digest"
+        case conflicts
         case nodeID = "node_id"
         case provinceName = "province_name"
         case keyID = "key_id"
@@ -354,7 +464,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
     public init(nodeID: String, province: String, keyID: String, rootKeyID: String, entries: UInt64,
                 versionVector: VersionVector,
                 ledgerDigest: String, catalogVersion: Int, startedAt: String, peers: [PeerDocument],
-                equivocations: [EquivocationDocument], recentRefusals: [RefusalDocument]? = nil) {
+                equivocations: [EquivocationDocument], recentRefusals: [RefusalDocument]? = nil,
+                stateDigest: String? = nil, conflicts: [ConflictDocument]? = nil) {
         self.nodeID = nodeID
         self.province = province
         self.provinceName = Province.byCode[province]?.nameZH ?? province
@@ -368,6 +479,8 @@ public struct StatusDocument: Codable, Sendable, Equatable {
         self.peers = peers
         self.equivocations = equivocations
         self.recentRefusals = recentRefusals
+        self.stateDigest = stateDigest
+        self.conflicts = conflicts
     }
 }
 

@@ -119,6 +119,28 @@ public enum AdminAPI {
             }
         }
 
+        router.post("/v1/licenses/:id/transfer") { request, context in
+            _ = try require(.issuer, request)
+            let id = context.parameters.get("id") ?? ""
+            let body = try await decode(TransferRequest.self, request)
+            return try json(document(try await run { () async throws(ServiceError) in try await service.transfer(id, body) }),
+                            status: .created)
+        }
+
+        router.get("/v1/licenses/:id/history") { request, context in
+            _ = try require(.clerk, request)
+            let id = context.parameters.get("id") ?? ""
+            let history = try await run { () throws(ServiceError) in try service.history(id) }
+            return try json(HistoryDocument(licenseID: id, licenses: history.licenses.map(document), events: history.events,
+                                            conflicts: history.conflicts.map(ConflictDocument.init)))
+        }
+
+        router.get("/v1/conflicts") { request, _ in
+            _ = try require(.operator, request)
+            return try json(ConflictsDocument(conflicts: try await run { () throws(ServiceError) in try service.conflicts() }
+                .map(ConflictDocument.init)))
+        }
+
         router.post("/v1/holders/lookup") { request, _ in
             let principal = try require(.clerk, request)
             let body = try await decode(HolderLookupRequest.self, request)

@@ -111,6 +111,73 @@ public final class LicenseService: Sendable {
                                                          reason: request.reason ?? "")))
     }
 
+    /// The receiving province supersedes another province's license with its own: same
+    /// type and holder, its attributes and validity as given (docs/CONFLICTS.md).
+    public func transfer(_ id: String, _ request: TransferRequest) async throws(ServiceError) -> LicenseState {
+        let old = try license(id)
+        let issue: LicenseEvent.Issue
+        do {
+            issue = try LicenseAuthoring.issue(
+                type: old.licenseType, holder: request.holder, attributes: request.attributes ?? old.attributes,
+                validFrom: request.validFrom, validUntil: request.validUntil ?? old.validUntil?.description,
+                province: material.identity.province, catalog: catalog, holderKey: material.holderKey, today: clock.today())
+        } catch {
+            throw .request(error)
+        }
+        guard issue.holderRef == old.holderRef else {
+            throw .badRequest(code: "holder_mismatch", message: "license \(old.id) belongs to another citizen than the ID number given")
+        }
+        let reason = request.reason ?? ""
+        guard reason.utf8.count <= LicenseEvent.reasonBytesMax, !ResidentID.appears(in: reason) else {
+            throw .request(.invalid(.containsIDNumber(field: "reason")))
+        }
+        try checkSigningKey(for: old.licenseType)
+        return try await write(.transfer(LicenseEvent.Transfer(licenseID: old.id, license: issue, reason: reason)))
+    }
+
+    /// The events of license `id` and of the licenses transfers link it to, with their
+    /// causal relations, and the conflicts among them.
+    public func history(_ id: String) throws(ServiceError) -> (licenses: [LicenseState], events: [HistoryDocument.Event],
+                                                              conflicts: [LicenseConflict]) {
+        let licenseID = try licenseID(id)
+        guard let group = try storeCall({ () throws(StoreError) in try store.holderEntries(license: licenseID) }) else {
+            throw .request(.rejected(.unknownLicense(licenseID)))
+        }
+        let folded = HolderFold.fold(group.entries)
+        // The lineage: this license and every license a transfer links to it, either way.
+        var lineage: Set<LicenseID> = [licenseID]
+        var grew = true
+        while grew {
+            grew = false
+            for entry in group.entries {
+                guard case let .transfer(transfer) = entry.body.event else { continue }
+                if lineage.contains(transfer.licenseID) != lineage.contains(entry.licenseID) {
+                    lineage.formUnion([transfer.licenseID, entry.licenseID])
+                    grew = true
+                }
+            }
+        }
+        let events = group.entries.filter { entry in
+            lineage.contains(entry.licenseID) || entry.body.event.targetLicense.map(lineage.contains) == true
+        }.sorted { ($0.body.hlc, $0.body.origin, $0.body.seq) < ($1.body.hlc, $1.body.origin, $1.body.seq) }
+        func name(_ e: Entry) -> String { "\(e.body.origin)#\(e.body.seq)" }
+        let documents = events.map { event in
+            let before = events.filter { Causality.happenedBefore($0, event) && $0.id != event.id }
+            // Direct predecessors only: drop those another predecessor happened after.
+            let direct = before.filter { a in !before.contains { b in b.id != a.id && Causality.happenedBefore(a, b) } }
+            return HistoryDocument.Event(
+                entry: name(event), kind: event.body.event.kind.rawValue, licenseID: event.licenseID.text,
+                author: event.body.origin, at: Timestamps.iso8601(event.body.hlc), after: direct.map(name),
+                concurrentWith: events.filter { $0.id != event.id && Causality.concurrent($0, event) }.map(name))
+        }
+        return (folded.states.filter { lineage.contains($0.id) }, documents,
+                folded.conflicts.filter { lineage.contains($0.license) })
+    }
+
+    public func conflicts() throws(ServiceError) -> [LicenseConflict] {
+        try storeCall { () throws(StoreError) in try store.conflicts() }
+    }
+
     public enum StatusAction: String, Sendable { case suspend, reinstate, revoke }
 
     public func change(_ action: StatusAction, _ id: String, reason: String?) async throws(ServiceError) -> LicenseState {
@@ -342,10 +409,11 @@ public final class LicenseService: Sendable {
                                          otherEntry: $0.other.id.description,
                                          detectedAt: Timestamps.iso8601(milliseconds: $0.detectedMilliseconds))
                 },
-                recentRefusals: peerBoard.recentRefusals().map {
+                recentRefusals: peerBoard.recentRefusals().prefix(PeerBoard.refusalsKept).map {
                     RefusalDocument(at: Timestamps.iso8601(milliseconds: Int64(clamping: $0.atMilliseconds)), peer: $0.peer,
                                     code: $0.code, detail: $0.detail)
-                })
+                },
+                stateDigest: try store.stateDigest(), conflicts: try store.conflicts().map(ConflictDocument.init))
         }
     }
 

@@ -111,7 +111,7 @@ enum StatusPage {
               ["origin " + e.origin + " signed two entries at #" + e.seq + " (held " + e.held_entry.slice(0, 16) +
                "…, other " + e.other_entry.slice(0, 16) + "…), found " + e.detected_at + "; its entries from #" + e.seq +
                " on are held back", "alert"]), "none");
-            list($("conflicts"), (s.conflicts || []).map((c) => [JSON.stringify(c), "alert"]), "none");
+            list($("conflicts"), (s.conflicts || []).map((c) => [c.license_id + ": " + c.rule + ", " + c.first + " and " + c.second + ": " + c.result, "alert"]), "none");
             const refusals = s.recent_refusals || [];
             fill($("refusals"), ["at", "peer", "code", "detail"],
               refusals.length ? refusals.map((r) => [r.at, r.peer, r.code, r.detail]) : [["none", "", "", ""]]);

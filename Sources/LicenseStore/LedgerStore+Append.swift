@@ -155,6 +155,8 @@ extension LedgerStore {
         }
         var outcomes: [AppendOutcome] = []
         outcomes.reserveCapacity(entries.count)
+        var digest = try Self.loadDigest(db)
+        let digestBefore = digest
         for (index, entry) in entries.enumerated() {
             let body = entry.body
             let head = try heads[body.origin] ?? Self.head(of: body.origin, db)
@@ -211,7 +213,7 @@ extension LedgerStore {
                                                                    certified: certified)))
                 continue
             }
-            try store(entry, db: db)
+            try store(entry, digest: &digest, db: db)
             heads[body.origin] = (body.seq, entry.id, body.hlc)
             if body.hlc.wallMilliseconds <= physicalMilliseconds + Self.clockSkewToleratedMilliseconds {
                 clock.withLock { $0.observe(body.hlc, physicalMilliseconds: physicalMilliseconds) }
@@ -221,47 +223,69 @@ extension LedgerStore {
         for (origin, head) in heads {
             try Self.saveHead(origin: origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
         }
+        if digest != digestBefore { try Self.saveDigest(digest, db) }
         return outcomes
     }
 
-    /// Inserts a verified entry and refolds its license's view.
-    private func store(_ entry: Entry, db: Database) throws {
+    /// Inserts a verified entry and refolds what it changes: a new license's view alone when
+    /// nothing waits for it, otherwise its holder's licenses and conflicts (`HolderFold`).
+    private func store(_ entry: Entry, digest: inout StateDigest, db: Database) throws {
         if case let .agreement(agreement) = entry.body.event {
             try storeAgreement(entry, agreement, db)
             return
         }
-        let licenseID = entry.licenseID
-        let isIssue = entry.body.event.kind == .issue
-        var row = isIssue ? nil : try LicenseRow.fetch(licenseID, in: db)?.row
-        if isIssue {
-            // The fold of the issue alone; orphans, if any, are folded in below.
-            row = try LicenseRow.insert(try LicenseState(issuing: entry), in: db)
-        }
-        try db.cachedStatement(sql: """
+        let insert = try db.cachedStatement(sql: """
             INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row ?? 0,
-                                     Data(entry.bodyBytes), Data(entry.signature)])
-        guard let row else {
-            try db.cachedStatement(sql: "INSERT INTO orphan_events (license_id, origin, seq) VALUES (?, ?, ?)")
-                .execute(arguments: [licenseID.text, entry.body.origin, Int64(entry.body.seq)])
+            """)
+        let licenseID = entry.licenseID
+        guard entry.body.event.createsLicense else {
+            // A later event: refold its license's holder, or wait for the license.
+            guard let (row, state) = try LicenseRow.fetch(licenseID, in: db) else {
+                try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), 0,
+                                               Data(entry.bodyBytes), Data(entry.signature)])
+                try Self.waitFor(licenseID, entry, db)
+                return
+            }
+            try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
+                                           Data(entry.bodyBytes), Data(entry.signature)])
+            try Self.refoldHolder(state.holderRef, digest: &digest, db)
             return
         }
-        if isIssue {
-            // Most issues have no event waiting for them: then the view just inserted is the fold.
-            let waiting = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_events WHERE license_id = ?)"),
-                                            arguments: [licenseID.text]) ?? false
-            guard waiting else { return }
+        // An issue, or a transfer's new license: the fold of its entry alone first.
+        let state = try LicenseState(issuing: entry)
+        let row = try LicenseRow.insert(state, in: db)
+        digest.add(StateDigest.hash(state))
+        try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
+                                       Data(entry.bodyBytes), Data(entry.signature)])
+        var refold = false
+        // Most issues have no event waiting for them: then the view just inserted is the fold.
+        let waiting = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_events WHERE license_id = ?)"),
+                                        arguments: [licenseID.text]) ?? false
+        if waiting {
+            // Later events of this license move to its row; a transfer that was waiting for
+            // it keeps its own (it created the new license), and is refolded with it below.
             try db.execute(sql: """
                 UPDATE entries SET license_row = ?
-                WHERE (origin, seq) IN (SELECT origin, seq FROM orphan_events WHERE license_id = ?)
+                WHERE (origin, seq) IN (SELECT origin, seq FROM orphan_events WHERE license_id = ?) AND license_row = 0
                 """, arguments: [row, licenseID.text])
             try db.execute(sql: "DELETE FROM orphan_events WHERE license_id = ?", arguments: [licenseID.text])
+            refold = true
         }
-        let all = try Row.fetchAll(db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?"),
-                                   arguments: [row]).map(Self.entry)
-        if let folded = LicenseFold.fold(all)?.state {
-            try LicenseRow.update(folded, row: row, in: db)
+        if case let .transfer(transfer) = entry.body.event {
+            refold = true
+            if try LicenseRow.fetch(transfer.licenseID, in: db) == nil { try Self.waitFor(transfer.licenseID, entry, db) }
+        } else if HolderFold.oncePerHolderTypes.contains(state.licenseType) {
+            refold = try Bool.fetchOne(db.cachedStatement(sql: """
+                SELECT EXISTS (SELECT 1 FROM licenses WHERE holder_key = ? AND holder_ref = ? AND type = ? AND row != ?)
+                """), arguments: [LicenseRow.holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType, row]) ?? false
         }
+        if refold { try Self.refoldHolder(state.holderRef, digest: &digest, db) }
+    }
+
+    /// Records that `entry` waits for license `id`, which has not arrived.
+    static func waitFor(_ id: LicenseID, _ entry: Entry, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO orphan_events (license_id, origin, seq) VALUES (?, ?, ?)")
+            .execute(arguments: [id.text, entry.body.origin, Int64(entry.body.seq)])
     }
 
     static func saveHead(origin: String, seq: UInt64, id: EntryID, hlc: HybridTimestamp, _ db: Database) throws {

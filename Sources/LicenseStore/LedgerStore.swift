@@ -279,6 +279,7 @@ public final class LedgerStore: Sendable {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
             """)
+        var digest = try Self.loadDigest(db)
         for event in events {
             precondition(event.isLicenseEvent, "agreements are published with publishAgreement")
             let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
@@ -287,6 +288,37 @@ public final class LedgerStore: Sendable {
             if case let .issue(issue) = event, catalog[issue.licenseType]?.oncePerHolder == true,
                let existing = try Self.heldLicense(of: issue, today: today, batch: states, db) {
                 results.append(.failure(.rejected(.alreadyHoldsType(type: issue.licenseType, existing: existing))))
+                continue
+            }
+            if case let .transfer(transfer) = event {
+                // The receiving province supersedes a license of another: checked against the
+                // old license, written with a row of its own, then the holder is refolded.
+                guard let old = try states[transfer.licenseID] ?? LicenseRow.fetch(transfer.licenseID, in: db) else {
+                    results.append(.failure(.rejected(.unknownLicense(transfer.licenseID))))
+                    continue
+                }
+                let body = EntryBody(origin: signer.origin, seq: head.seq + 1, prev: head.id, context: context,
+                                     hlc: hlc, keyID: signer.keyID, event: event)
+                let entry = Entry.sign(body, with: signer.key)
+                do {
+                    _ = try old.state.superseded(by: transfer, author: signer.origin, successor: entry.licenseID, at: hlc)
+                } catch {
+                    results.append(.failure(.rejected(error)))
+                    continue
+                }
+                let fresh = try LicenseState(issuing: entry)
+                let row = try LicenseRow.insert(fresh, in: db)
+                digest.add(StateDigest.hash(fresh))
+                try insert.execute(arguments: [
+                    signer.origin, Int64(body.seq), Data(entry.id.bytes), row, Data(entry.bodyBytes), Data(entry.signature),
+                ])
+                try Self.refoldHolder(fresh.holderRef, digest: &digest, db)
+                for (id, state) in try LicenseRow.fetchRows(holder: fresh.holderRef, in: db).map({ ($0.state.id, $0) }) {
+                    states[id] = state
+                }
+                head = (body.seq, entry.id, hlc)
+                context[signer.origin] = body.seq
+                results.append(.success(Authored(entry: entry, state: states[entry.licenseID]?.state ?? fresh)))
                 continue
             }
             if let target = event.targetLicense {
@@ -310,10 +342,12 @@ public final class LedgerStore: Sendable {
             let row: Int64
             if let current {
                 row = current.row
+                digest.subtract(StateDigest.hash(current.state))
                 try LicenseRow.update(state, row: row, in: db)
             } else {
                 row = try LicenseRow.insert(state, in: db)
             }
+            digest.add(StateDigest.hash(state))
             try insert.execute(arguments: [
                 signer.origin, Int64(body.seq), Data(entry.id.bytes), row, Data(entry.bodyBytes), Data(entry.signature),
             ])
@@ -324,6 +358,7 @@ public final class LedgerStore: Sendable {
         }
         if head.seq > 0 {
             try Self.saveHead(origin: signer.origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
+            try Self.saveDigest(digest, db)
         }
         return results
     }
@@ -337,7 +372,7 @@ public final class LedgerStore: Sendable {
             guard state.holderRef == issue.holderRef, state.licenseType == issue.licenseType else { return false }
             switch state.effectiveStatus(today: today) {
             case .active, .suspended, .notYetValid: return true
-            case .revoked, .expired: return false
+            case .revoked, .expired, .superseded, .void: return false
             }
         }
         let stored = try LicenseRow.fetch(holder: issue.holderRef, in: db).map { batch[$0.id]?.state ?? $0 }

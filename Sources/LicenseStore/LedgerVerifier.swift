@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LicenseCore
+import Synchronization
 
 /// Re-verifies a ledger from its bytes alone: every entry decodes, its stored id is its
 /// hash, its signature verifies under a known issuer key of its origin, every origin's
@@ -11,6 +12,9 @@ public struct LedgerVerifier {
         public var entries: UInt64 = 0
         public var origins = 0
         public var licenses = 0
+        public var conflicts = 0
+        /// The state digest the entries give.
+        public var stateDigest = ""
         public var problems: [String] = []
         /// Problems beyond this many are counted, not listed.
         public static let problemsListedMax = 100
@@ -40,10 +44,108 @@ public struct LedgerVerifier {
                     SELECT COUNT(*) FROM entries WHERE origin NOT IN (SELECT origin FROM origins)
                     """) ?? 0
                 if stray > 0 { report.problem("\(stray) entries belong to no known origin head") }
-                try verifyViews(db: db, report: &report)
+                // Entries pointing at a license view that is not there.
+                let dangling = try Row.fetchAll(db, sql: """
+                    SELECT body, signature FROM entries
+                    WHERE license_row != 0 AND license_row NOT IN (SELECT row FROM licenses) LIMIT 100
+                    """)
+                for row in dangling {
+                    let entry = try? LedgerStore.entry(row)
+                    report.problem("license \(entry.map { $0.licenseID.text } ?? "?"): its view is missing")
+                }
             }
         }
+        let states = try verifyStates(store)
+        report.licenses = states.licenses
+        report.conflicts = states.conflicts
+        report.stateDigest = states.digest.reported
+        for problem in states.problems { report.problem(problem) }
         return report
+    }
+
+    /// What refolding every holder's licenses from their entries gives.
+    public struct StateCheck: Sendable {
+        public var licenses = 0
+        public var conflicts = 0
+        public var digest = StateDigest()
+        public var problems: [String] = []
+    }
+
+    /// Folds every holder's licenses again from their entries (`HolderFold`), on every core
+    /// (one reader per range of holder keys), and compares the states, the conflicts and the
+    /// state digest with what the ledger keeps.
+    public static func verifyStates(_ store: LedgerStore) throws(StoreError) -> StateCheck {
+        let parts = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        // Holder keys are the first 8 bytes of a hash: uniform over the signed 64-bit range.
+        let width = UInt64.max / UInt64(parts)
+        let results = Mutex([Result<StateCheck, StoreError>](repeating: .success(StateCheck()), count: parts))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let low = Int64(bitPattern: UInt64(part) * width ^ (1 << 63))
+            let high = part == parts - 1 ? Int64.max : Int64(bitPattern: (UInt64(part + 1) * width ^ (1 << 63))) - 1
+            let result = Result { () throws(StoreError) in
+                try store.run { try store.pool.read { db in try checkStates(holderKeys: low...high, db) } }
+            }
+            results.withLock { $0[part] = result }
+        }
+        var total = StateCheck()
+        for result in results.withLock({ $0 }) {
+            let part = try result.get()
+            total.licenses += part.licenses
+            total.conflicts += part.conflicts
+            total.problems += part.problems
+            total.digest.add(part.digest)
+        }
+        let (stored, viewRows) = try store.run {
+            try store.pool.read { db in (try LedgerStore.loadDigest(db), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licenses") ?? 0) }
+        }
+        if viewRows != total.licenses { total.problems.append("\(viewRows) license views, \(total.licenses) folded") }
+        if stored != total.digest {
+            total.problems.append("the stored state digest differs from the one the entries give")
+        }
+        return total
+    }
+
+    private static func checkStates(holderKeys: ClosedRange<Int64>, _ db: Database) throws -> StateCheck {
+        var check = StateCheck()
+        let licenses = try Row.fetchCursor(db, sql: """
+            SELECT \(LicenseRow.columns), holder_key FROM licenses WHERE holder_key BETWEEN ? AND ?
+            ORDER BY holder_key, holder_ref
+            """, arguments: [holderKeys.lowerBound, holderKeys.upperBound])
+        var group: [(row: Int64, state: LicenseState)] = []
+        func fold() throws {
+            guard let holder = group.first?.state.holderRef else { return }
+            let rows = group.map(\.row)
+            let entries = try Row.fetchAll(db, sql: """
+                SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
+                """, arguments: StatementArguments(rows)).compactMap { try? LedgerStore.entry($0) } // undecodable: reported by the chain check
+            let folded = HolderFold.fold(entries)
+            let stored = Dictionary(group.map { ($0.state.id, $0.state) }) { a, _ in a }
+            for state in folded.states {
+                check.licenses += 1
+                check.digest.add(StateDigest.hash(state))
+                if stored[state.id] != state { check.problems.append("license \(state.id): stored view differs from the fold of its entries") }
+            }
+            if folded.states.count != group.count {
+                check.problems.append("holder \(Hex.encode(holder.bytes.prefix(4)))…: \(group.count) views, \(folded.states.count) folded")
+            }
+            for conflict in folded.conflicts {
+                check.conflicts += 1
+                check.digest.add(StateDigest.hash(conflict))
+            }
+            if try LedgerStore.conflicts(holder: holder, db) != folded.conflicts {
+                check.problems.append("holder \(Hex.encode(holder.bytes.prefix(4)))…: stored conflicts differ from the fold")
+            }
+        }
+        while let row = try licenses.next() {
+            let entry = (row: row[0] as Int64, state: try LicenseRow.decode(row))
+            if let first = group.first, first.state.holderRef != entry.state.holderRef {
+                try fold()
+                group = []
+            }
+            group.append(entry)
+        }
+        try fold()
+        return check
     }
 
     private static func verifyChain(
@@ -90,35 +192,4 @@ public struct LedgerVerifier {
         if headSeq > 0, prev.bytes != headID { report.problem("\(origin): head id does not match the last entry") }
     }
 
-    private static func verifyViews(db: Database, report: inout Report) throws {
-        let cursor = try Row.fetchCursor(db, sql: "SELECT license_row, body, signature FROM entries ORDER BY license_row")
-        var currentRow: Int64?
-        var group: [Entry] = []
-        func check() throws {
-            // Row 0 holds entries whose license has not arrived yet; nothing to fold.
-            guard let currentRow, currentRow != 0 else { return }
-            report.licenses += 1
-            let stored = try Row.fetchOne(db, sql: "SELECT \(LicenseRow.columns) FROM licenses WHERE row = ?",
-                                          arguments: [currentRow]).map(LicenseRow.decode)
-            guard let folded = LicenseFold.fold(group)?.state else {
-                report.problem("license row \(currentRow): its entries hold no issue")
-                return
-            }
-            if stored != folded { report.problem("license \(folded.id): stored view differs from the fold of its entries") }
-        }
-        while let row = try cursor.next() {
-            let licenseRow: Int64 = row["license_row"]
-            if licenseRow != currentRow {
-                try check()
-                currentRow = licenseRow
-                group = []
-            }
-            if let entry = try? Entry(bodyBytes: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data)) {
-                group.append(entry)
-            }
-        }
-        try check()
-        let viewRows = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM licenses") ?? 0
-        if viewRows != report.licenses { report.problem("\(viewRows) license views for \(report.licenses) licenses in the ledger") }
-    }
 }

@@ -49,6 +49,12 @@ enum LicenseRow {
             """), arguments: [id.origin, Int64(id.seq), id.text]).map { (row: $0[0], state: try decode($0)) }
     }
 
+    /// The licenses of one holder, with their row numbers.
+    static func fetchRows(holder: HolderRef, in db: Database) throws -> [(row: Int64, state: LicenseState)] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ?"),
+                         arguments: [holderKey(holder), Data(holder.bytes)]).map { (row: $0[0], state: try decode($0)) }
+    }
+
     /// The licenses of one holder.
     static func fetch(holder: HolderRef, in db: Database) throws -> [LicenseState] {
         try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ?"),

@@ -1,4 +1,5 @@
 import GRDB
+import LicenseCore
 
 /// The ledger's schema, as GRDB migrations. A migration is never edited once released:
 /// add a new one. docs/STORAGE.md describes every table.
@@ -144,6 +145,32 @@ enum Schema {
                     seq INTEGER NOT NULL
                 ) WITHOUT ROWID;
                 """)
+        }
+        migrator.registerMigration("v5-conflicts") { db in
+            try db.execute(sql: """
+                -- Conflicts between concurrent events (docs/CONFLICTS.md), derived from the
+                -- entries of one holder's licenses with their states; replaced on every refold.
+                CREATE TABLE conflicts (
+                    holder_ref BLOB NOT NULL,
+                    license_id TEXT NOT NULL,
+                    rule TEXT NOT NULL,
+                    first_origin TEXT NOT NULL,
+                    first_seq INTEGER NOT NULL,
+                    first_kind TEXT NOT NULL,
+                    second_origin TEXT NOT NULL,
+                    second_seq INTEGER NOT NULL,
+                    second_kind TEXT NOT NULL,
+                    result TEXT NOT NULL,
+                    PRIMARY KEY (holder_ref, license_id, rule, first_origin, first_seq, second_origin, second_seq)
+                ) WITHOUT ROWID;
+                """)
+            // The state digest of the licenses already held (meta 'state_digest': the sum).
+            var digest = StateDigest()
+            let rows = try Row.fetchCursor(db, sql: "SELECT \(LicenseRow.columns) FROM licenses")
+            while let row = try rows.next() {
+                digest.add(StateDigest.hash(try LicenseRow.decode(row)))
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('state_digest', ?)", arguments: [digest.hex])
         }
         return migrator
     }

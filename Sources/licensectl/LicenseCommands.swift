@@ -95,6 +95,75 @@ struct Renew: AsyncParsableCommand {
     }
 }
 
+struct Transfer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Supersede another province's license with one of this province's (a citizen moved here).",
+        discussion: "The old license is superseded; the new one keeps its type and holder. Prints the new license's id.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "The license to supersede.") var id: String
+    @Option(help: "The holder's resident ID number, or - to read it from standard input.") var holder: String
+    @Option(name: .customLong("attr"), help: "Attribute name=value of the new license (default: the old one's).")
+    var attributes: [String] = []
+    @Option(help: "First day of validity, YYYY-MM-DD (default today).") var validFrom: String?
+    @Option(help: "Last day of validity, YYYY-MM-DD (default: the old license's).") var validUntil: String?
+    @Option(help: "Why.") var reason: String?
+
+    func run() async throws {
+        try await reporting {
+            let attrs = try keyValues(attributes, option: "--attr")
+            let request = TransferRequest(holder: try idNumber(holder), attributes: attrs.isEmpty ? nil : attrs,
+                                          validFrom: validFrom, validUntil: validUntil, reason: reason)
+            let license: LicenseDocument = try await connection.client().post("v1/licenses/\(id)/transfer", request)
+            try connection.emit(license) { $0.id }
+        }
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a license's events with their causal relations: what each came after, what was concurrent.")
+
+    @OptionGroup var connection: Connection
+    @Argument(help: "License id.") var id: String
+
+    func run() async throws {
+        try await reporting {
+            let history: HistoryDocument = try await connection.client().get("v1/licenses/\(id)/history")
+            try connection.emit(history) { h in
+                var out = Table(headers: ["ENTRY", "EVENT", "LICENSE", "AT", "AFTER", "CONCURRENT WITH"], rows: h.events.map {
+                    [$0.entry, $0.kind, $0.licenseID, $0.at, $0.after.joined(separator: ","), $0.concurrentWith.joined(separator: ",")]
+                }).render()
+                out += "\n\n" + LicenseText.list(h.licenses)
+                if !h.conflicts.isEmpty { out += "\n\nconflicts\n" + ConflictText.table(h.conflicts) }
+                return out
+            }
+        }
+    }
+}
+
+struct Conflicts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the conflicts between concurrent events and how the rules resolved them (docs/CONFLICTS.md).")
+
+    @OptionGroup var connection: Connection
+
+    func run() async throws {
+        try await reporting {
+            let document: ConflictsDocument = try await connection.client().get("v1/conflicts")
+            try connection.emit(document) { d in d.conflicts.isEmpty ? "no conflicts" : ConflictText.table(d.conflicts) }
+        }
+    }
+}
+
+enum ConflictText {
+    static func table(_ conflicts: [ConflictDocument]) -> String {
+        Table(headers: ["LICENSE", "RULE", "FIRST", "SECOND", "RESULT"], rows: conflicts.map {
+            [$0.licenseID, $0.rule, $0.first, $0.second, $0.result]
+        }).render()
+    }
+}
+
 /// suspend, reinstate and revoke differ only in their path and whether a reason is required.
 protocol StatusChangeCommand: AsyncParsableCommand {
     static var action: String { get }

@@ -15,6 +15,7 @@ struct Licensectl: AsyncParsableCommand {
             """,
         subcommands: [
             Issue.self, Show.self, Holder.self, Amend.self, Renew.self, Suspend.self, Reinstate.self, Revoke.self,
+            Transfer.self, History.self, Conflicts.self,
             Verify.self, Export.self, Agreements.self, Trust.self, IssuerKeyCommand.self,
             Status.self, Peers.self, Catalog.self, Audit.self, VerifyLedger.self, Root.self, PKI.self, Testnet.self,
         ])

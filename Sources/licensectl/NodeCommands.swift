@@ -51,6 +51,8 @@ struct Status: AsyncParsableCommand {
             ("root key", status.rootKeyID),
             ("entries", String(status.entries)),
             ("ledger digest", status.ledgerDigest),
+            ("state digest", status.stateDigest ?? "-"),
+            ("conflicts", String(status.conflicts?.count ?? 0)),
             ("catalog", "version \(status.catalogVersion)"),
             ("started at", status.startedAt),
         ])

@@ -36,9 +36,10 @@ public struct Entry: Sendable {
         key.isValidSignature(signature, for: Self.signedMessage(bodyBytes))
     }
 
-    /// The license this entry creates or acts on.
+    /// The license this entry creates (an issue or a transfer's new license) or acts on.
     public var licenseID: LicenseID {
-        body.event.targetLicense ?? LicenseID(origin: body.origin, seq: body.seq, issuingEntry: id)
+        if body.event.createsLicense { return LicenseID(origin: body.origin, seq: body.seq, issuingEntry: id) }
+        return body.event.targetLicense ?? LicenseID(origin: body.origin, seq: body.seq, issuingEntry: id)
     }
 
     static func signedMessage(_ body: [UInt8]) -> [UInt8] {

@@ -132,6 +132,9 @@ public struct EntryBody: Equatable, Sendable {
             return !e.unknownFields.data.isEmpty
         case let .agreement(e)?:
             return !e.unknownFields.data.isEmpty || e.terms.contains { !$0.unknownFields.data.isEmpty }
+        case let .transfer(e)?:
+            return !e.unknownFields.data.isEmpty || !e.license.unknownFields.data.isEmpty
+                || e.license.attributes.contains { !$0.unknownFields.data.isEmpty }
         case nil:
             return false
         }
@@ -143,15 +146,13 @@ public struct EntryBody: Equatable, Sendable {
         var out = LXLicenseEvent()
         switch event {
         case let .issue(issue):
-            var m = LXIssueEvent()
-            m.licenseType = issue.licenseType
-            m.province = issue.province
-            m.holderRef = Data(issue.holderRef.bytes)
-            m.holderMasked = issue.holderMasked
-            m.attributes = attributeMessages(issue.attributes)
-            m.validFrom = issue.validFrom.description
-            m.validUntil = issue.validUntil?.description ?? ""
-            out.kind = .issue(m)
+            out.kind = .issue(issueMessage(issue))
+        case let .transfer(transfer):
+            var m = LXTransferEvent()
+            m.licenseID = transfer.licenseID.text
+            m.license = issueMessage(transfer.license)
+            m.reason = transfer.reason
+            out.kind = .transfer(m)
         case let .amend(amend):
             var m = LXAmendEvent()
             m.licenseID = amend.licenseID.text
@@ -188,6 +189,18 @@ public struct EntryBody: Equatable, Sendable {
         return out
     }
 
+    private static func issueMessage(_ issue: LicenseEvent.Issue) -> LXIssueEvent {
+        var m = LXIssueEvent()
+        m.licenseType = issue.licenseType
+        m.province = issue.province
+        m.holderRef = Data(issue.holderRef.bytes)
+        m.holderMasked = issue.holderMasked
+        m.attributes = attributeMessages(issue.attributes)
+        m.validFrom = issue.validFrom.description
+        m.validUntil = issue.validUntil?.description ?? ""
+        return m
+    }
+
     private static func attributeMessages(_ attributes: [String: String]) -> [LXAttribute] {
         attributes.sorted { $0.key < $1.key }.map { name, value in
             var a = LXAttribute()
@@ -207,26 +220,11 @@ public struct EntryBody: Equatable, Sendable {
     private static func event(from kind: LXLicenseEvent.OneOf_Kind) throws(EntryError) -> LicenseEvent {
         switch kind {
         case let .issue(m):
-            guard !m.licenseType.isEmpty else { throw .malformed("issue: license type is empty") }
-            guard Province.byCode[m.province] != nil else { throw .malformed("issue: unknown province '\(m.province)'") }
-            let holderRef: HolderRef
-            do {
-                holderRef = try HolderRef(bytes: [UInt8](m.holderRef))
-            } catch {
-                throw .malformed("issue: \(error)")
-            }
-            guard let from = CivilDate(iso: m.validFrom) else { throw .malformed("issue: valid_from is not a date") }
-            var until: CivilDate?
-            if !m.validUntil.isEmpty {
-                guard let parsed = CivilDate(iso: m.validUntil), parsed >= from else {
-                    throw .malformed("issue: valid_until is not a date on or after valid_from")
-                }
-                until = parsed
-            }
-            return .issue(LicenseEvent.Issue(
-                licenseType: m.licenseType, province: m.province, holderRef: holderRef,
-                holderMasked: m.holderMasked, attributes: try attributes(m.attributes, event: "issue"),
-                validFrom: from, validUntil: until))
+            return .issue(try issue(m, event: "issue"))
+        case let .transfer(m):
+            guard m.hasLicense else { throw .malformed("transfer: the new license is missing") }
+            return .transfer(LicenseEvent.Transfer(licenseID: try licenseID(m.licenseID, event: "transfer"),
+                                                   license: try issue(m.license, event: "transfer"), reason: try reason(m.reason)))
         case let .amend(m):
             guard m.remove == m.remove.sorted(), Set(m.remove).count == m.remove.count else {
                 throw .malformed("amend: remove must be sorted and distinct")
@@ -272,6 +270,29 @@ public struct EntryBody: Equatable, Sendable {
             previous = term.province
         }
         return RecognitionAgreement(province: m.province, terms: terms)
+    }
+
+    private static func issue(_ m: LXIssueEvent, event: String) throws(EntryError) -> LicenseEvent.Issue {
+        guard !m.licenseType.isEmpty else { throw .malformed("\(event): license type is empty") }
+        guard Province.byCode[m.province] != nil else { throw .malformed("\(event): unknown province '\(m.province)'") }
+        let holderRef: HolderRef
+        do {
+            holderRef = try HolderRef(bytes: [UInt8](m.holderRef))
+        } catch {
+            throw .malformed("\(event): \(error)")
+        }
+        guard let from = CivilDate(iso: m.validFrom) else { throw .malformed("\(event): valid_from is not a date") }
+        var until: CivilDate?
+        if !m.validUntil.isEmpty {
+            guard let parsed = CivilDate(iso: m.validUntil), parsed >= from else {
+                throw .malformed("\(event): valid_until is not a date on or after valid_from")
+            }
+            until = parsed
+        }
+        return LicenseEvent.Issue(
+            licenseType: m.licenseType, province: m.province, holderRef: holderRef,
+            holderMasked: m.holderMasked, attributes: try attributes(m.attributes, event: event),
+            validFrom: from, validUntil: until)
     }
 
     private static func statusChange(_ m: LXStatusEvent, event: String) throws(EntryError) -> LicenseEvent.StatusChange {

@@ -51,7 +51,7 @@ public enum LicenseAuthoring {
         catalog: Catalog
     ) throws(LicenseRequestError) -> LicenseState {
         switch event {
-        case .issue, .agreement:
+        case .issue, .agreement, .transfer:
             throw .rejected(.notAnIssue(state.id))
         case let .amend(amend):
             guard let type = catalog[state.licenseType] else { throw .invalid(.unknownLicenseType(state.licenseType)) }

@@ -8,13 +8,15 @@ public enum LicenseEvent: Equatable, Sendable {
     case reinstate(StatusChange)
     case revoke(StatusChange)
     case agreement(RecognitionAgreement)
+    /// The receiving province supersedes a license with a new one (docs/CONFLICTS.md).
+    case transfer(Transfer)
 
     /// Limits on what one event may carry (STYLE.md: put a limit on everything).
     public static let attributesMax = 64
     public static let reasonBytesMax = 500
 
     public enum Kind: String, Sendable, CaseIterable {
-        case issue, amend, renew, suspend, reinstate, revoke, agreement
+        case issue, amend, renew, suspend, reinstate, revoke, agreement, transfer
     }
 
     public struct Issue: Equatable, Sendable {
@@ -66,6 +68,20 @@ public enum LicenseEvent: Equatable, Sendable {
         }
     }
 
+    public struct Transfer: Equatable, Sendable {
+        /// The license superseded.
+        public var licenseID: LicenseID
+        /// The new license: same type and holder as the old; its province is the sender's.
+        public var license: Issue
+        public var reason: String
+
+        public init(licenseID: LicenseID, license: Issue, reason: String) {
+            self.licenseID = licenseID
+            self.license = license
+            self.reason = reason
+        }
+    }
+
     public struct StatusChange: Equatable, Sendable {
         public var licenseID: LicenseID
         public var reason: String
@@ -85,6 +101,7 @@ public enum LicenseEvent: Equatable, Sendable {
         case .reinstate: .reinstate
         case .revoke: .revoke
         case .agreement: .agreement
+        case .transfer: .transfer
         }
     }
 
@@ -92,6 +109,24 @@ public enum LicenseEvent: Equatable, Sendable {
     public var isLicenseEvent: Bool {
         if case .agreement = self { return false }
         return true
+    }
+
+    /// True for the events whose entry creates a license: `issue`, and `transfer` (whose
+    /// new license's id, like an issue's, is derived from the entry).
+    public var createsLicense: Bool {
+        switch self {
+        case .issue, .transfer: true
+        default: false
+        }
+    }
+
+    /// The new license's fields, for the events that create one.
+    public var createdLicense: Issue? {
+        switch self {
+        case let .issue(issue): issue
+        case let .transfer(transfer): transfer.license
+        default: nil
+        }
     }
 
     /// The license a later event acts on; nil for `issue`, whose license id is derived
@@ -102,6 +137,7 @@ public enum LicenseEvent: Equatable, Sendable {
         case let .amend(a): a.licenseID
         case let .renew(r): r.licenseID
         case let .suspend(s), let .reinstate(s), let .revoke(s): s.licenseID
+        case let .transfer(t): t.licenseID
         }
     }
 }

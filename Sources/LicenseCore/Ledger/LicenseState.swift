@@ -3,11 +3,15 @@
 public struct LicenseState: Equatable, Sendable {
     public enum Status: String, Sendable, CaseIterable {
         case active, suspended, revoked
+        /// A transfer replaced it with a new license in another province.
+        case superseded
+        /// It lost a conflict (docs/CONFLICTS.md): it never took effect.
+        case void
     }
 
     /// What a service window sees today: the recorded status, with the validity window applied.
     public enum EffectiveStatus: String, Sendable {
-        case active, suspended, revoked, expired
+        case active, suspended, revoked, expired, superseded, void
         case notYetValid = "not_yet_valid"
     }
 
@@ -27,9 +31,9 @@ public struct LicenseState: Equatable, Sendable {
     public internal(set) var updatedAt: HybridTimestamp
     public internal(set) var eventCount: Int
 
-    /// The state created by an issue entry.
+    /// The state created by an issue entry, or by a transfer's new license.
     public init(issuing entry: Entry) throws(LicenseEventError) {
-        guard case let .issue(issue) = entry.body.event else {
+        guard let issue = entry.body.event.createdLicense else {
             throw .notAnIssue(entry.licenseID)
         }
         id = entry.licenseID
@@ -75,11 +79,36 @@ public struct LicenseState: Equatable, Sendable {
         switch status {
         case .revoked: return .revoked
         case .suspended: return .suspended
+        case .superseded: return .superseded
+        case .void: return .void
         case .active:
             if today < validFrom { return .notYetValid }
             if let validUntil, today > validUntil { return .expired }
             return .active
         }
+    }
+
+    /// The state after a transfer by `author` (the receiving province) superseded this
+    /// license with `successor`, or the rule the transfer breaks.
+    public func superseded(by transfer: LicenseEvent.Transfer, author: String, successor: LicenseID,
+                           at hlc: HybridTimestamp) throws(LicenseEventError) -> LicenseState {
+        guard transfer.licenseID == id else { throw .unknownLicense(transfer.licenseID) }
+        guard author != issuerOrigin else { throw .transferToItself(id) }
+        switch status {
+        case .revoked: throw .alreadyRevoked(id)
+        case .superseded: throw .superseded(id)
+        case .void: throw .void(id)
+        case .active, .suspended: break
+        }
+        guard transfer.license.licenseType == licenseType, transfer.license.holderRef == holderRef else {
+            throw .transferMismatch(id)
+        }
+        var next = self
+        next.status = .superseded
+        next.statusReason = "superseded by \(successor.text) (transfer to \(transfer.license.province))"
+        next.updatedAt = max(updatedAt, hlc)
+        next.eventCount += 1
+        return next
     }
 
     /// The state after `event`, authored by `author`, or the rule it breaks.
@@ -93,9 +122,11 @@ public struct LicenseState: Equatable, Sendable {
             throw .notIssuer(license: id, issuer: issuerOrigin, author: author)
         }
         guard status != .revoked else { throw .alreadyRevoked(id) }
+        guard status != .superseded else { throw .superseded(id) }
+        guard status != .void else { throw .void(id) }
         var next = self
         switch event {
-        case .issue, .agreement:
+        case .issue, .agreement, .transfer:
             throw .notAnIssue(id)
         case let .amend(amend):
             guard !amend.set.isEmpty || !amend.remove.isEmpty else { throw .emptyAmendment(id) }
@@ -140,6 +171,10 @@ public enum LicenseEventError: Error, Equatable, CustomStringConvertible {
     case renewalNotLater(license: LicenseID, current: CivilDate, requested: CivilDate)
     case renewalBeforeStart(license: LicenseID, validFrom: CivilDate, validUntil: CivilDate)
     case doesNotExpire(LicenseID)
+    case superseded(LicenseID)
+    case void(LicenseID)
+    case transferToItself(LicenseID)
+    case transferMismatch(LicenseID)
     /// The catalog allows one license of this type per citizen nationally, and the
     /// holder already has one that is neither revoked nor expired.
     case alreadyHoldsType(type: String, existing: LicenseID)
@@ -156,6 +191,10 @@ public enum LicenseEventError: Error, Equatable, CustomStringConvertible {
         case .renewalNotLater: "renewal_not_later"
         case .renewalBeforeStart: "renewal_before_start"
         case .doesNotExpire: "does_not_expire"
+        case .superseded: "superseded"
+        case .void: "void"
+        case .transferToItself: "transfer_to_issuer"
+        case .transferMismatch: "transfer_mismatch"
         case .alreadyHoldsType: "already_holds_type"
         }
     }
@@ -175,33 +214,26 @@ public enum LicenseEventError: Error, Equatable, CustomStringConvertible {
         case let .renewalBeforeStart(id, from, until):
             "renewal of license \(id) to \(until) ends before it starts (\(from))"
         case let .doesNotExpire(id): "license \(id) does not expire and cannot be renewed"
+        case let .superseded(id): "license \(id) was transferred to another province and is superseded"
+        case let .void(id): "license \(id) is void (it lost a conflict; see licensectl conflicts)"
+        case let .transferToItself(id): "license \(id) is issued by this province; a transfer is written by the receiving province"
+        case let .transferMismatch(id): "a transfer of license \(id) must keep its type and holder"
         case let .alreadyHoldsType(type, existing):
             "the holder already holds a '\(type)' (license \(existing)); a citizen may hold only one"
         }
     }
 }
 
-/// Folds the entries of one license into its state.
+/// Folds the entries of one license into its state: the license's view of its holder's
+/// fold (`HolderFold`), for callers that have one license's entries.
 public enum LicenseFold {
-    /// `entries` are all known entries of one license, in any order. Later events are
-    /// applied in HLC order, then (origin, seq): a deterministic linear extension of
-    /// causality, so every node holding the same entries computes the same state.
-    /// Events that break a rule (see `LicenseState.applying`) are skipped and returned.
+    /// `entries` are all known entries of one license, in any order. The state of the
+    /// license the first issue (or transfer) creates, and the events skipped as breaking a rule.
     public static func fold(_ entries: [Entry]) -> (state: LicenseState, skipped: [(Entry, LicenseEventError)])? {
-        guard let issue = entries.first(where: { $0.body.event.kind == .issue }),
-              var state = try? LicenseState(issuing: issue)
-        else { return nil }
-        let later = entries.filter { $0.body.event.kind != .issue && $0.body.event.isLicenseEvent }.sorted { a, b in
-            (a.body.hlc, a.body.origin, a.body.seq) < (b.body.hlc, b.body.origin, b.body.seq)
-        }
-        var skipped: [(Entry, LicenseEventError)] = []
-        for entry in later {
-            do {
-                state = try state.applying(entry.body.event, author: entry.body.origin, at: entry.body.hlc)
-            } catch {
-                skipped.append((entry, error))
-            }
-        }
-        return (state, skipped)
+        guard let creation = entries.first(where: { $0.body.event.kind == .issue })
+                ?? entries.first(where: { $0.body.event.createsLicense }) else { return nil }
+        let folded = HolderFold.fold(entries)
+        guard let state = folded.states.first(where: { $0.id == creation.licenseID }) else { return nil }
+        return (state, folded.skipped)
     }
 }

@@ -310,6 +310,10 @@ public enum RecognitionRules {
             return RecognitionCheck(name, .failed, "suspended" + (license.statusReason.isEmpty ? "" : ": \(license.statusReason)"))
         case .revoked:
             return RecognitionCheck(name, .failed, "revoked" + (license.statusReason.isEmpty ? "" : ": \(license.statusReason)"))
+        case .superseded:
+            return RecognitionCheck(name, .failed, license.statusReason.isEmpty ? "superseded" : license.statusReason)
+        case .void:
+            return RecognitionCheck(name, .failed, "void: \(license.statusReason)")
         case .expired:
             return RecognitionCheck(name, .failed, "expired: \(window), today is \(today)")
         case .notYetValid:

@@ -79,53 +79,70 @@ public nonisolated struct LXAttribute: Sendable {
   public init() {}
 }
 
-public nonisolated struct LXEntryBody: Sendable {
+public nonisolated struct LXEntryBody: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// 1
-  public var version: UInt32 = 0
+  public var version: UInt32 {
+    get {_storage._version}
+    set {_uniqueStorage()._version = newValue}
+  }
 
   /// author node id
-  public var origin: String = String()
+  public var origin: String {
+    get {_storage._origin}
+    set {_uniqueStorage()._origin = newValue}
+  }
 
   /// 1, 2, 3, ... per origin
-  public var seq: UInt64 = 0
+  public var seq: UInt64 {
+    get {_storage._seq}
+    set {_uniqueStorage()._seq = newValue}
+  }
 
   /// id of the origin's previous entry; 32 zero bytes for seq 1
-  public var prev: Data = Data()
+  public var prev: Data {
+    get {_storage._prev}
+    set {_uniqueStorage()._prev = newValue}
+  }
 
   /// author's version vector before this entry, sorted by origin
-  public var context: [LXVersionVectorComponent] = []
+  public var context: [LXVersionVectorComponent] {
+    get {_storage._context}
+    set {_uniqueStorage()._context = newValue}
+  }
 
   public var hlc: LXHybridTimestamp {
-    get {_hlc ?? LXHybridTimestamp()}
-    set {_hlc = newValue}
+    get {_storage._hlc ?? LXHybridTimestamp()}
+    set {_uniqueStorage()._hlc = newValue}
   }
   /// Returns true if `hlc` has been explicitly set.
-  public var hasHlc: Bool {self._hlc != nil}
+  public var hasHlc: Bool {_storage._hlc != nil}
   /// Clears the value of `hlc`. Subsequent reads from it will return its default value.
-  public mutating func clearHlc() {self._hlc = nil}
+  public mutating func clearHlc() {_uniqueStorage()._hlc = nil}
 
   /// which of the origin's issuer keys signed
-  public var keyID: String = String()
+  public var keyID: String {
+    get {_storage._keyID}
+    set {_uniqueStorage()._keyID = newValue}
+  }
 
   public var event: LXLicenseEvent {
-    get {_event ?? LXLicenseEvent()}
-    set {_event = newValue}
+    get {_storage._event ?? LXLicenseEvent()}
+    set {_uniqueStorage()._event = newValue}
   }
   /// Returns true if `event` has been explicitly set.
-  public var hasEvent: Bool {self._event != nil}
+  public var hasEvent: Bool {_storage._event != nil}
   /// Clears the value of `event`. Subsequent reads from it will return its default value.
-  public mutating func clearEvent() {self._event = nil}
+  public mutating func clearEvent() {_uniqueStorage()._event = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _hlc: LXHybridTimestamp? = nil
-  fileprivate var _event: LXLicenseEvent? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct LXLicenseEvent: Sendable {
@@ -191,6 +208,14 @@ public nonisolated struct LXLicenseEvent: Sendable {
     set {kind = .agreement(newValue)}
   }
 
+  public var transfer: LXTransferEvent {
+    get {
+      if case .transfer(let v)? = kind {return v}
+      return LXTransferEvent()
+    }
+    set {kind = .transfer(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Kind: Equatable, Sendable {
@@ -201,6 +226,7 @@ public nonisolated struct LXLicenseEvent: Sendable {
     case reinstate(LXStatusEvent)
     case revoke(LXStatusEvent)
     case agreement(LXAgreementEvent)
+    case transfer(LXTransferEvent)
 
   }
 
@@ -238,6 +264,36 @@ public nonisolated struct LXIssueEvent: Sendable {
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+}
+
+/// Written by the receiving province when a citizen moves: supersedes `license_id`
+/// (issued by another province) with a new license of the same type for the same holder,
+/// issued by the sender. The new license's id is derived from this entry, like an issue's.
+public nonisolated struct LXTransferEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the license superseded
+  public var licenseID: String = String()
+
+  /// the new license: same type and holder; province is the sender's
+  public var license: LXIssueEvent {
+    get {_license ?? LXIssueEvent()}
+    set {_license = newValue}
+  }
+  /// Returns true if `license` has been explicitly set.
+  public var hasLicense: Bool {self._license != nil}
+  /// Clears the value of `license`. Subsequent reads from it will return its default value.
+  public mutating func clearLicense() {self._license = nil}
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _license: LXIssueEvent? = nil
 }
 
 public nonisolated struct LXAmendEvent: Sendable {
@@ -440,66 +496,116 @@ nonisolated extension LXEntryBody: SwiftProtobuf.Message, SwiftProtobuf._Message
   public static let protoMessageName: String = _protobuf_package + ".EntryBody"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}origin\0\u{1}seq\0\u{1}prev\0\u{1}context\0\u{1}hlc\0\u{3}key_id\0\u{1}event\0")
 
+  fileprivate class _StorageClass {
+    var _version: UInt32 = 0
+    var _origin: String = String()
+    var _seq: UInt64 = 0
+    var _prev: Data = Data()
+    var _context: [LXVersionVectorComponent] = []
+    var _hlc: LXHybridTimestamp? = nil
+    var _keyID: String = String()
+    var _event: LXLicenseEvent? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _version = source._version
+      _origin = source._origin
+      _seq = source._seq
+      _prev = source._prev
+      _context = source._context
+      _hlc = source._hlc
+      _keyID = source._keyID
+      _event = source._event
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.version) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.origin) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.seq) }()
-      case 4: try { try decoder.decodeSingularBytesField(value: &self.prev) }()
-      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.context) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._hlc) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.keyID) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._event) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._version) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._origin) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._seq) }()
+        case 4: try { try decoder.decodeSingularBytesField(value: &_storage._prev) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._context) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._hlc) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._keyID) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._event) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.version != 0 {
-      try visitor.visitSingularUInt32Field(value: self.version, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._version != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._version, fieldNumber: 1)
+      }
+      if !_storage._origin.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._origin, fieldNumber: 2)
+      }
+      if _storage._seq != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._seq, fieldNumber: 3)
+      }
+      if !_storage._prev.isEmpty {
+        try visitor.visitSingularBytesField(value: _storage._prev, fieldNumber: 4)
+      }
+      if !_storage._context.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._context, fieldNumber: 5)
+      }
+      try { if let v = _storage._hlc {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      if !_storage._keyID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._keyID, fieldNumber: 7)
+      }
+      try { if let v = _storage._event {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
     }
-    if !self.origin.isEmpty {
-      try visitor.visitSingularStringField(value: self.origin, fieldNumber: 2)
-    }
-    if self.seq != 0 {
-      try visitor.visitSingularUInt64Field(value: self.seq, fieldNumber: 3)
-    }
-    if !self.prev.isEmpty {
-      try visitor.visitSingularBytesField(value: self.prev, fieldNumber: 4)
-    }
-    if !self.context.isEmpty {
-      try visitor.visitRepeatedMessageField(value: self.context, fieldNumber: 5)
-    }
-    try { if let v = self._hlc {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    if !self.keyID.isEmpty {
-      try visitor.visitSingularStringField(value: self.keyID, fieldNumber: 7)
-    }
-    try { if let v = self._event {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: LXEntryBody, rhs: LXEntryBody) -> Bool {
-    if lhs.version != rhs.version {return false}
-    if lhs.origin != rhs.origin {return false}
-    if lhs.seq != rhs.seq {return false}
-    if lhs.prev != rhs.prev {return false}
-    if lhs.context != rhs.context {return false}
-    if lhs._hlc != rhs._hlc {return false}
-    if lhs.keyID != rhs.keyID {return false}
-    if lhs._event != rhs._event {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._version != rhs_storage._version {return false}
+        if _storage._origin != rhs_storage._origin {return false}
+        if _storage._seq != rhs_storage._seq {return false}
+        if _storage._prev != rhs_storage._prev {return false}
+        if _storage._context != rhs_storage._context {return false}
+        if _storage._hlc != rhs_storage._hlc {return false}
+        if _storage._keyID != rhs_storage._keyID {return false}
+        if _storage._event != rhs_storage._event {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -507,7 +613,7 @@ nonisolated extension LXEntryBody: SwiftProtobuf.Message, SwiftProtobuf._Message
 
 nonisolated extension LXLicenseEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LicenseEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}issue\0\u{1}amend\0\u{1}renew\0\u{1}suspend\0\u{1}reinstate\0\u{1}revoke\0\u{1}agreement\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}issue\0\u{1}amend\0\u{1}renew\0\u{1}suspend\0\u{1}reinstate\0\u{1}revoke\0\u{1}agreement\0\u{1}transfer\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -606,6 +712,19 @@ nonisolated extension LXLicenseEvent: SwiftProtobuf.Message, SwiftProtobuf._Mess
           self.kind = .agreement(v)
         }
       }()
+      case 8: try {
+        var v: LXTransferEvent?
+        var hadOneofValue = false
+        if let current = self.kind {
+          hadOneofValue = true
+          if case .transfer(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.kind = .transfer(v)
+        }
+      }()
       default: break
       }
     }
@@ -644,6 +763,10 @@ nonisolated extension LXLicenseEvent: SwiftProtobuf.Message, SwiftProtobuf._Mess
     case .agreement?: try {
       guard case .agreement(let v)? = self.kind else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    }()
+    case .transfer?: try {
+      guard case .transfer(let v)? = self.kind else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     }()
     case nil: break
     }
@@ -712,6 +835,50 @@ nonisolated extension LXIssueEvent: SwiftProtobuf.Message, SwiftProtobuf._Messag
     if lhs.attributes != rhs.attributes {return false}
     if lhs.validFrom != rhs.validFrom {return false}
     if lhs.validUntil != rhs.validUntil {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension LXTransferEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TransferEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}license_id\0\u{1}license\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.licenseID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._license) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.licenseID.isEmpty {
+      try visitor.visitSingularStringField(value: self.licenseID, fieldNumber: 1)
+    }
+    try { if let v = self._license {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: LXTransferEvent, rhs: LXTransferEvent) -> Bool {
+    if lhs.licenseID != rhs.licenseID {return false}
+    if lhs._license != rhs._license {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

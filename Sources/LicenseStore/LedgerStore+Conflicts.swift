@@ -1,0 +1,107 @@
+import Foundation
+import GRDB
+import LicenseCore
+
+extension LedgerStore {
+    /// The running state digest (meta 'state_digest'), read once per write transaction.
+    static func loadDigest(_ db: Database) throws -> StateDigest {
+        let hex = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'state_digest'"))
+        return hex.flatMap(StateDigest.init(hex:)) ?? StateDigest()
+    }
+
+    static func saveDigest(_ digest: StateDigest, _ db: Database) throws {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('state_digest', ?)")
+            .execute(arguments: [digest.hex])
+    }
+
+    /// Folds every license of `holder` again from its entries (`HolderFold`), and writes what
+    /// changed: the license rows, the holder's conflicts, and the digest.
+    static func refoldHolder(_ holder: HolderRef, digest: inout StateDigest, _ db: Database) throws {
+        let current = try LicenseRow.fetchRows(holder: holder, in: db)
+        guard !current.isEmpty else { return }
+        let rows = current.map(\.row)
+        let entries = try Row.fetchAll(db, sql: """
+            SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
+            """, arguments: StatementArguments(rows)).map(Self.entry)
+        let folded = HolderFold.fold(entries)
+        let byID = Dictionary(current.map { ($0.state.id, $0) }) { a, _ in a }
+        for state in folded.states {
+            guard let (row, old) = byID[state.id], old != state else { continue }
+            digest.subtract(StateDigest.hash(old))
+            digest.add(StateDigest.hash(state))
+            try LicenseRow.update(state, row: row, in: db)
+        }
+        let held = try conflicts(holder: holder, db)
+        guard held != folded.conflicts else { return }
+        for conflict in held { digest.subtract(StateDigest.hash(conflict)) }
+        try db.execute(sql: "DELETE FROM conflicts WHERE holder_ref = ?", arguments: [Data(holder.bytes)])
+        for conflict in folded.conflicts {
+            digest.add(StateDigest.hash(conflict))
+            try db.cachedStatement(sql: """
+                INSERT INTO conflicts (holder_ref, license_id, rule, first_origin, first_seq, first_kind,
+                                       second_origin, second_seq, second_kind, result)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                    Data(holder.bytes), conflict.license.text, conflict.rule.rawValue,
+                    conflict.first.origin, Int64(conflict.first.seq), conflict.first.kind.rawValue,
+                    conflict.second.origin, Int64(conflict.second.seq), conflict.second.kind.rawValue, conflict.result,
+                ])
+        }
+    }
+
+    static func conflicts(holder: HolderRef, _ db: Database) throws -> [LicenseConflict] {
+        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM conflicts WHERE holder_ref = ?"),
+                         arguments: [Data(holder.bytes)]).map(conflict).sorted(by: LicenseConflict.ordering)
+    }
+
+    static func conflict(_ row: Row) throws -> LicenseConflict {
+        guard let rule = LicenseConflict.Rule(rawValue: row["rule"]), let license = LicenseID(row["license_id"]),
+              let firstKind = LicenseEvent.Kind(rawValue: row["first_kind"]),
+              let secondKind = LicenseEvent.Kind(rawValue: row["second_kind"])
+        else { throw StoreError.database("a conflict row is unreadable") }
+        return LicenseConflict(
+            rule: rule, license: license,
+            first: EventRef(origin: row["first_origin"], seq: UInt64(row["first_seq"] as Int64), kind: firstKind),
+            second: EventRef(origin: row["second_origin"], seq: UInt64(row["second_seq"] as Int64), kind: secondKind),
+            result: row["result"])
+    }
+
+    /// Every conflict held, by license.
+    public func conflicts() throws(StoreError) -> [LicenseConflict] {
+        try run {
+            try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM conflicts").map(Self.conflict).sorted(by: LicenseConflict.ordering)
+            }
+        }
+    }
+
+    /// The conflicts that concern one license's holder group.
+    public func conflicts(license id: LicenseID) throws(StoreError) -> [LicenseConflict] {
+        try run {
+            try pool.read { db in
+                guard let state = try LicenseRow.fetch(id, in: db)?.state else { return [] }
+                return try Self.conflicts(holder: state.holderRef, db)
+            }
+        }
+    }
+
+    /// `state_digest`: the digest of every license state and conflict (`StateDigest`).
+    public func stateDigest() throws(StoreError) -> String {
+        try run { try pool.read { db in try Self.loadDigest(db).reported } }
+    }
+
+    /// Every entry of license `id`'s holder group (the license, what transferred it and
+    /// what it was transferred to), for its history.
+    public func holderEntries(license id: LicenseID) throws(StoreError) -> (license: LicenseState, entries: [Entry])? {
+        try run {
+            try pool.read { db in
+                guard let state = try LicenseRow.fetch(id, in: db)?.state else { return nil }
+                let rows = try LicenseRow.fetchRows(holder: state.holderRef, in: db).map(\.row)
+                let entries = try Row.fetchAll(db, sql: """
+                    SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
+                    """, arguments: StatementArguments(rows)).map(Self.entry)
+                return (state, entries)
+            }
+        }
+    }
+}
