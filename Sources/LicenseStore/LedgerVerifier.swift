@@ -107,17 +107,26 @@ public struct LedgerVerifier {
 
     private static func checkStates(holderKeys: ClosedRange<Int64>, _ db: Database) throws -> StateCheck {
         var check = StateCheck()
-        let licenses = try Row.fetchCursor(db, sql: """
-            SELECT \(LicenseRow.columns), holder_key FROM licenses WHERE holder_key BETWEEN ? AND ?
-            ORDER BY holder_key, holder_ref
+        // Conflicts are few: read them once, not once per holder.
+        var storedConflicts: [Data: [LicenseConflict]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM conflicts") {
+            storedConflicts[row["holder_ref"] as Data, default: []].append(try LedgerStore.conflict(row))
+        }
+        // One pass over the views of this range of holders, each joined with its entries
+        // (no statement per holder): rows come grouped by holder, then by license.
+        let prefixed = LicenseRow.columns.split(separator: ",").map { "licenses." + $0.trimmingCharacters(in: .whitespaces) }
+            .joined(separator: ", ")
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT \(prefixed), entries.body, entries.signature
+            FROM licenses JOIN entries ON entries.license_row = licenses.row
+            WHERE licenses.holder_key BETWEEN ? AND ?
+            ORDER BY licenses.holder_key, licenses.holder_ref, licenses.row
             """, arguments: [holderKeys.lowerBound, holderKeys.upperBound])
+        let bodyColumn = LicenseRow.columns.split(separator: ",").count
         var group: [(row: Int64, state: LicenseState)] = []
-        func fold() throws {
+        var entries: [Entry] = []
+        func fold() {
             guard let holder = group.first?.state.holderRef else { return }
-            let rows = group.map(\.row)
-            let entries = try Row.fetchAll(db, sql: """
-                SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
-                """, arguments: StatementArguments(rows)).compactMap { try? LedgerStore.entry($0) } // undecodable: reported by the chain check
             let folded = HolderFold.fold(entries)
             let stored = Dictionary(group.map { ($0.state.id, $0.state) }) { a, _ in a }
             for state in folded.states {
@@ -132,19 +141,27 @@ public struct LedgerVerifier {
                 check.conflicts += 1
                 check.digest.add(StateDigest.hash(conflict))
             }
-            if try LedgerStore.conflicts(holder: holder, db) != folded.conflicts {
+            if (storedConflicts[Data(holder.bytes)] ?? []).sorted(by: LicenseConflict.ordering) != folded.conflicts {
                 check.problems.append("holder \(Hex.encode(holder.bytes.prefix(4)))…: stored conflicts differ from the fold")
             }
         }
-        while let row = try licenses.next() {
-            let entry = (row: row[0] as Int64, state: try LicenseRow.decode(row))
-            if let first = group.first, first.state.holderRef != entry.state.holderRef {
-                try fold()
-                group = []
+        while let row = try rows.next() {
+            let licenseRow: Int64 = row[0]
+            if group.last?.row != licenseRow {
+                let state = try LicenseRow.decode(row)
+                if let first = group.first, first.state.holderRef != state.holderRef {
+                    fold()
+                    group = []
+                    entries = []
+                }
+                group.append((licenseRow, state))
             }
-            group.append(entry)
+            // An entry that no longer decodes is reported by the chain check.
+            if let entry = try? Entry(bodyBytes: [UInt8](row[bodyColumn] as Data), signature: [UInt8](row[bodyColumn + 1] as Data)) {
+                entries.append(entry)
+            }
         }
-        try fold()
+        fold()
         return check
     }
 

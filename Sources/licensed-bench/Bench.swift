@@ -42,6 +42,10 @@ struct Bench: AsyncParsableCommand {
         report(String(format: "ed25519: sign %.0f/s, verify %.0f/s (1 thread), verify %.0f/s (%d threads)",
                       crypto.sign, crypto.verify, crypto.verifyAllCores, results.cores))
 
+        results.foldMicroseconds = try FoldBench.foldMicroseconds()
+        report(String(format: "fold of a holder whose license has 100 events (with a transfer and a conflict): %.1f µs",
+                      results.foldMicroseconds))
+
         let throughput = try await freshIssueThroughput()
         results.issuesPerSecond = throughput
         report(String(format: "issue (sign + durable group commit): %.0f licenses/s = %.2f × single-thread sign rate",
@@ -183,6 +187,11 @@ struct Bench: AsyncParsableCommand {
                           results.verifyPerSecond))
         }
 
+        let recompute = try FoldBench.recomputeSeconds(service.store)
+        results.recomputeSeconds = recompute.seconds
+        report(String(format: "recompute every license state and the state digest from the entries (%d licenses, %d cores): %.1f s",
+                      recompute.licenses, results.cores, recompute.seconds))
+
         let largeIssues = max(concurrency, issues / 2)
         results.issuesPerSecondLargeLedger = try await issueThroughput(service, count: largeIssues, firstHolder: 2 * licenses)
         report(String(format: "issue into the %d-license ledger: %.0f licenses/s", licenses,
@@ -270,6 +279,8 @@ struct Results: Codable {
     var syncVerifyReference = 0.0
     var syncCoresBusy = 0.0
     var syncPeakRSSMegabytes = 0.0
+    var foldMicroseconds = 0.0
+    var recomputeSeconds = 0.0
     var decisionsPerSecond = 0.0
     var decisionsPerSecondWithoutAudit = 0.0
     var bundlesPerSecond = 0.0

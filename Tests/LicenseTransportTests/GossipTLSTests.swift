@@ -237,6 +237,48 @@ import Testing
         #expect(try LedgerVerifier.verify(sh.store).isValid)
     }
 
+    /// gd issues a license and sh holds it; the link is cut; gd revokes the license while
+    /// sh, where the holder moved, transfers it; the link heals. Both nodes end with the
+    /// same states, the same conflict (revoke beats transfer) and the same state digest.
+    @Test func concurrentRevokeAndTransferAcrossACutLink_convergeToTheSameConflict() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"])
+        let sh = try node("sh", province: "310000", trusting: ["gd"])
+        try await issue(gd, 1, province: "440000")
+        let issued = try #require(try gd.store.entries(origin: "gd", after: 0, limit: 1).first)
+        func connected(until gdHolds: VersionVector, shHolds: VersionVector) async throws {
+            let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await listener.serve() }
+                group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+                try await waitUntil(gd, holds: gdHolds)
+                try await waitUntil(sh, holds: shHolds)
+                group.cancelAll()
+            }
+        }
+        try await connected(until: VersionVector(["gd": 1]), shHolds: VersionVector(["gd": 1]))
+
+        // The link is down: each side acts on the license without hearing of the other.
+        let revoked = try await gd.store.author([.revoke(.init(licenseID: issued.licenseID, reason: "fraud"))], signer: gd.signer,
+                                                catalog: Self.catalog, physicalMilliseconds: Self.now + 10, today: Self.today)
+        #expect(revoked.allSatisfy { if case .success = $0 { true } else { false } })
+        let old = try #require(issued.body.event.createdLicense)
+        var moved = old
+        moved.province = "310000"
+        let transferred = try await sh.store.author([.transfer(.init(licenseID: issued.licenseID, license: moved, reason: "moved"))],
+                                                    signer: sh.signer, catalog: Self.catalog, physicalMilliseconds: Self.now + 20,
+                                                    today: Self.today)
+        let newLicense = try transferred[0].get().state.id
+
+        try await connected(until: VersionVector(["gd": 2, "sh": 1]), shHolds: VersionVector(["gd": 2, "sh": 1]))
+        #expect(try gd.store.stateDigest() == sh.store.stateDigest())
+        #expect(try gd.store.conflicts() == sh.store.conflicts())
+        #expect(try gd.store.conflicts().map(\.rule) == [.revokeBeatsTransfer])
+        #expect(try gd.store.license(issued.licenseID)?.status == .revoked)
+        #expect(try sh.store.license(newLicense)?.status == .void)
+        #expect(try LedgerVerifier.verify(gd.store).isValid)
+        #expect(try LedgerVerifier.verify(sh.store).isValid)
+    }
+
     @Test func nodeNotInThePeerList_isRefusedByTheAcceptor() async throws {
         let gd = try node("gd", province: "440000", trusting: ["sh"])
         let sh = try node("sh", province: "310000", trusting: ["gd"])

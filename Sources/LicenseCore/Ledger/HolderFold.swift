@@ -99,178 +99,210 @@ public enum HolderFold {
     }
 
     public static func fold(_ input: [Entry], oncePerHolder: Set<String> = oncePerHolderTypes) -> Result {
-        var seen = Set<EntryID>()
-        let entries = input.filter { $0.body.event.isLicenseEvent && seen.insert($0.id).inserted }
-        var states: [LicenseID: LicenseState] = [:]
-        var creations: [LicenseID: Entry] = [:]
-        for entry in entries where entry.body.event.createsLicense {
-            guard let state = try? LicenseState(issuing: entry) else { continue }
-            states[state.id] = state
-            creations[state.id] = entry
+        // Entries are referred to by index into `input`: copying an entry retains a dozen buffers.
+        var seen = Set<EntryID>(minimumCapacity: input.count)
+        var live: [Int] = []
+        live.reserveCapacity(input.count)
+        for i in input.indices where input[i].body.event.isLicenseEvent && seen.insert(input[i].id).inserted {
+            live.append(i)
         }
-        var fold = Folding(states: states, creations: creations)
-        let ordered = entries.filter { $0.body.event.kind != .issue }.sorted { a, b in
-            (a.body.hlc, a.body.origin, a.body.seq) < (b.body.hlc, b.body.origin, b.body.seq)
+        var rank: [String: Int] = [:]
+        for i in live where rank[input[i].body.origin] == nil { rank[input[i].body.origin] = 0 }
+        for (position, origin) in rank.keys.sorted().enumerated() { rank[origin] = position }
+        let entries = input
+        var fold = Folding(entries: entries, live: live, rank: rank)
+        for i in live where fold.kinds[i] == .issue || fold.kinds[i] == .transfer {
+            fold.create(i)
         }
-        for entry in ordered {
-            if case let .transfer(transfer) = entry.body.event {
-                fold.transfer(entry, transfer)
+        // Hybrid clock, then origin, then seq: sorted on plain integers (origins ranked once).
+        let order = live.filter { fold.kinds[$0] != .issue }.map { i in
+            (wall: entries[i].body.hlc.wallMilliseconds, logical: entries[i].body.hlc.logical,
+             origin: fold.origin[i], seq: fold.seqs[i], index: i)
+        }.sorted { a, b in (a.wall, a.logical, a.origin, a.seq) < (b.wall, b.logical, b.origin, b.seq) }
+        for key in order {
+            if case let .transfer(transfer) = entries[key.index].body.event {
+                fold.transfer(key.index, transfer)
             } else {
-                fold.apply(entry)
+                fold.apply(key.index)
             }
         }
         fold.oncePerHolder(oncePerHolder)
-        return Result(states: fold.states.values.sorted { $0.id < $1.id },
+        return Result(states: fold.states.sorted { $0.id < $1.id },
                       conflicts: fold.conflicts.sorted(by: LicenseConflict.ordering), skipped: fold.skipped)
     }
 
-    /// The fold's working state.
+    /// The fold's working state. Licenses and entries are referred to by index.
     private struct Folding {
-        var states: [LicenseID: LicenseState]
-        let creations: [LicenseID: Entry]
+        let entries: [Entry]
+        var states: [LicenseState] = []
+        var index: [LicenseID: Int] = [:]
+        /// Per license: the entry that created it, the transfer that superseded it, the
+        /// events applied to it, and the status events carried to it across a transfer.
+        var creation: [Int] = []
+        var supersededBy: [Int?] = []
+        var applied: [[Int]] = []
+        var carried: [[Int]] = []
         var conflicts: [LicenseConflict] = []
         var skipped: [(Entry, LicenseEventError)] = []
-        /// The transfer that superseded each license.
-        var supersededBy: [LicenseID: Entry] = [:]
-        /// Events applied to each license, for the concurrency checks.
-        var applied: [LicenseID: [Entry]] = [:]
-        /// Status events carried from a superseded license to its successor.
-        var carried: [LicenseID: [Entry]] = [:]
 
-        mutating func conflict(_ rule: LicenseConflict.Rule, _ license: LicenseID, _ a: Entry, _ b: Entry, _ result: String) {
-            let (first, second) = (a.body.hlc, a.body.origin, a.body.seq) <= (b.body.hlc, b.body.origin, b.body.seq) ? (a, b) : (b, a)
-            conflicts.append(LicenseConflict(rule: rule, license: license, first: EventRef(first), second: EventRef(second),
-                                             result: result))
+        /// Per entry (by index into `entries`, duplicates included): its origin's rank, its
+        /// seq and its kind, as plain values.
+        var origin: [Int]
+        var seqs: [UInt64]
+        var kinds: [LicenseEvent.Kind]
+
+        init(entries: [Entry], live: [Int], rank: [String: Int]) {
+            self.entries = entries
+            origin = Array(repeating: 0, count: entries.count)
+            seqs = Array(repeating: 0, count: entries.count)
+            kinds = Array(repeating: .issue, count: entries.count)
+            for i in live {
+                origin[i] = rank[entries[i].body.origin] ?? 0
+                seqs[i] = entries[i].body.seq
+                kinds[i] = entries[i].body.event.kind
+            }
         }
 
-        /// The license a transfer chain from `id` ends in.
-        func successor(of id: LicenseID) -> LicenseID? {
-            supersededBy[id]?.licenseID
+        mutating func create(_ i: Int) {
+            guard let state = try? LicenseState(issuing: entries[i]), index[state.id] == nil else { return }
+            index[state.id] = states.count
+            states.append(state)
+            creation.append(i)
+            supersededBy.append(nil)
+            applied.append([])
+            carried.append([])
         }
 
-        mutating func transfer(_ entry: Entry, _ transfer: LicenseEvent.Transfer) {
-            let successor = entry.licenseID
-            guard let old = states[transfer.licenseID] else { return } // the old license has not arrived: the new one stands alone
+        /// `Causality.concurrent` of entries `a` and `b`.
+        func concurrent(_ a: Int, _ b: Int) -> Bool {
+            origin[a] != origin[b]
+                && entries[b].body.context[entries[a].body.origin] < seqs[a] && entries[a].body.context[entries[b].body.origin] < seqs[b]
+        }
+
+        mutating func conflict(_ rule: LicenseConflict.Rule, _ license: Int, _ a: Int, _ b: Int, _ result: String) {
+            let x = entries[a].body, y = entries[b].body
+            let (first, second) = (x.hlc, x.origin, x.seq) <= (y.hlc, y.origin, y.seq) ? (a, b) : (b, a)
+            conflicts.append(LicenseConflict(rule: rule, license: states[license].id, first: EventRef(entries[first]),
+                                             second: EventRef(entries[second]), result: result))
+        }
+
+        mutating func transfer(_ t: Int, _ transfer: LicenseEvent.Transfer) {
+            let entry = entries[t]
+            guard let new = index[entry.licenseID] else { return }
+            guard let old = index[transfer.licenseID] else { return } // the old license has not arrived: the new one stands alone
+            let before = states[old]
             do {
-                let after = try old.superseded(by: transfer, author: entry.body.origin, successor: successor, at: entry.body.hlc)
-                states[old.id] = after
-                supersededBy[old.id] = entry
+                states[old] = try before.superseded(by: transfer, author: entry.body.origin, successor: states[new].id,
+                                                    at: entry.body.hlc)
+                supersededBy[old] = t
                 // The new license starts in the old one's status: a suspension follows the holder.
-                if old.status == .suspended, var new = states[successor] {
-                    new.status = .suspended
-                    new.statusReason = old.statusReason
-                    states[successor] = new
+                if before.status == .suspended {
+                    states[new].status = .suspended
+                    states[new].statusReason = before.statusReason
                 }
-                for earlier in applied[old.id, default: []] where earlier.body.origin != entry.body.origin
-                    && Causality.concurrent(earlier, entry) {
-                    switch earlier.body.event.kind {
+                for earlier in applied[old] where origin[earlier] != origin[t] && concurrent(earlier, t) {
+                    switch kinds[earlier] {
                     case .suspend, .reinstate:
-                        conflict(.suspensionFollowsTransfer, successor, earlier, entry,
-                                 "\(successor.text) starts \(states[successor]?.status.rawValue ?? "?"), as \(old.id.text) was")
+                        conflict(.suspensionFollowsTransfer, new, earlier, t,
+                                 "\(states[new].id.text) starts \(states[new].status.rawValue), as \(before.id.text) was")
                     case .amend, .renew:
-                        conflict(.changesStayWithOldLicense, old.id, earlier, entry,
-                                 "the \(earlier.body.event.kind.rawValue) stays with \(old.id.text); \(successor.text) keeps what the transfer says")
+                        conflict(.changesStayWithOldLicense, old, earlier, t,
+                                 "the \(entries[earlier].body.event.kind.rawValue) stays with \(before.id.text); "
+                                 + "\(states[new].id.text) keeps what the transfer says")
                     default:
                         break
                     }
                 }
             } catch {
-                void(successor, because: "\(transfer.licenseID.text) could not be transferred: \(error)")
+                void(new, because: "\(before.id.text) could not be transferred: \(error)")
                 skipped.append((entry, error))
                 // Refused because of an event the transfer did not see: a conflict.
-                if case .alreadyRevoked = error, let revoke = applied[old.id, default: []].last(where: { $0.body.event.kind == .revoke }),
-                   Causality.concurrent(revoke, entry) {
-                    conflict(.revokeBeatsTransfer, old.id, revoke, entry, "\(old.id.text) is revoked; \(successor.text) is void")
-                } else if case .superseded = error, let first = supersededBy[old.id], first.body.origin != entry.body.origin,
-                          Causality.concurrent(first, entry) {
-                    conflict(.firstTransferWins, old.id, first, entry,
-                             "\(first.licenseID.text) stands; \(successor.text) is void")
+                if case .alreadyRevoked = error,
+                   let revoke = applied[old].last(where: { kinds[$0] == .revoke }), concurrent(revoke, t) {
+                    conflict(.revokeBeatsTransfer, old, revoke, t, "\(before.id.text) is revoked; \(states[new].id.text) is void")
+                } else if case .superseded = error, let first = supersededBy[old], origin[first] != origin[t], concurrent(first, t) {
+                    conflict(.firstTransferWins, old, first, t,
+                             "\(entries[first].licenseID.text) stands; \(states[new].id.text) is void")
                 }
             }
         }
 
-        mutating func apply(_ entry: Entry) {
-            guard let target = entry.body.event.targetLicense, let state = states[target] else { return }
-            if state.status == .superseded, let transfer = supersededBy[target], entry.body.origin == state.issuerOrigin,
-               Causality.concurrent(transfer, entry) {
-                carryAcrossTransfer(entry, from: state, transfer: transfer)
+        mutating func apply(_ e: Int) {
+            guard let targetID = entries[e].body.event.targetLicense, let target = index[targetID] else { return }
+            if states[target].status == .superseded, let t = supersededBy[target],
+               entries[e].body.origin == states[target].issuerOrigin, concurrent(t, e) {
+                carryAcrossTransfer(e, from: target, transfer: t)
                 return
             }
             do {
-                states[target] = try state.applying(entry.body.event, author: entry.body.origin, at: entry.body.hlc)
-                applied[target, default: []].append(entry)
+                try states[target].apply(entries[e].body.event, author: entries[e].body.origin, at: entries[e].body.hlc)
+                applied[target].append(e)
             } catch {
-                skipped.append((entry, error))
+                skipped.append((entries[e], error))
                 return
             }
             // A change of a license that a concurrent suspension was carried to.
-            if [.amend, .renew].contains(entry.body.event.kind) {
-                for suspension in carried[target, default: []] where Causality.concurrent(suspension, entry) {
-                    conflict(.suspendAndChangeBothApply, target, suspension, entry, "both apply to \(target.text)")
+            if !carried[target].isEmpty, kinds[e] == .amend || kinds[e] == .renew {
+                for suspension in carried[target] where concurrent(suspension, e) {
+                    conflict(.suspendAndChangeBothApply, target, suspension, e, "both apply to \(states[target].id.text)")
                 }
             }
         }
 
         /// An event the old issuer wrote without seeing the transfer of its license.
-        mutating func carryAcrossTransfer(_ entry: Entry, from old: LicenseState, transfer: Entry) {
-            let successor = transfer.licenseID
+        mutating func carryAcrossTransfer(_ e: Int, from old: Int, transfer t: Int) {
+            let entry = entries[e]
+            guard let new = index[entries[t].licenseID] else { return }
+            let oldID = states[old].id.text, newID = states[new].id.text
             switch entry.body.event {
             case .revoke(let change):
-                var revoked = old
-                revoked.status = .revoked
-                revoked.statusReason = change.reason
-                revoked.updatedAt = max(old.updatedAt, entry.body.hlc)
-                revoked.eventCount += 1
-                states[old.id] = revoked
-                applied[old.id, default: []].append(entry)
-                voidChain(from: successor, because: "\(old.id.text) was revoked by its issuer concurrently with its transfer")
-                conflict(.revokeBeatsTransfer, old.id, entry, transfer, "\(old.id.text) is revoked; \(successor.text) is void")
+                states[old].status = .revoked
+                states[old].statusReason = change.reason
+                states[old].updatedAt = max(states[old].updatedAt, entry.body.hlc)
+                states[old].eventCount += 1
+                applied[old].append(e)
+                voidChain(from: new, because: "\(oldID) was revoked by its issuer concurrently with its transfer")
+                conflict(.revokeBeatsTransfer, old, e, t, "\(oldID) is revoked; \(newID) is void")
             case .suspend(let change), .reinstate(let change):
-                guard let live = states[successor], live.status == .active || live.status == .suspended else { return }
-                var next = live
-                next.status = entry.body.event.kind == .suspend ? .suspended : .active
-                next.statusReason = change.reason
-                next.updatedAt = max(live.updatedAt, entry.body.hlc)
-                next.eventCount += 1
-                states[successor] = next
-                carried[successor, default: []].append(entry)
-                conflict(.suspensionFollowsTransfer, successor, entry, transfer,
-                         "\(successor.text) is \(next.status.rawValue), as the \(entry.body.event.kind.rawValue) of \(old.id.text) says")
-                for change in applied[successor, default: []] where [.amend, .renew].contains(change.body.event.kind)
-                    && Causality.concurrent(change, entry) {
-                    conflict(.suspendAndChangeBothApply, successor, entry, change, "both apply to \(successor.text)")
+                guard states[new].status == .active || states[new].status == .suspended else { return }
+                states[new].status = entry.body.event.kind == .suspend ? .suspended : .active
+                states[new].statusReason = change.reason
+                states[new].updatedAt = max(states[new].updatedAt, entry.body.hlc)
+                states[new].eventCount += 1
+                carried[new].append(e)
+                conflict(.suspensionFollowsTransfer, new, e, t,
+                         "\(newID) is \(states[new].status.rawValue), as the \(entry.body.event.kind.rawValue) of \(oldID) says")
+                for change in applied[new] where (kinds[change] == .amend || kinds[change] == .renew) && concurrent(change, e) {
+                    conflict(.suspendAndChangeBothApply, new, e, change, "both apply to \(newID)")
                 }
             case .amend, .renew:
                 // Applied to the old license's record as if it had not been superseded.
-                var active = old
-                active.status = .active
-                if let changed = try? active.applying(entry.body.event, author: entry.body.origin, at: entry.body.hlc) {
-                    var kept = changed
-                    kept.status = old.status
-                    kept.statusReason = old.statusReason
-                    states[old.id] = kept
+                let kept = (states[old].status, states[old].statusReason)
+                var record = states[old]
+                record.status = .active
+                if (try? record.apply(entry.body.event, author: entry.body.origin, at: entry.body.hlc)) != nil {
+                    (record.status, record.statusReason) = kept
+                    states[old] = record
                 }
-                applied[old.id, default: []].append(entry)
-                conflict(.changesStayWithOldLicense, old.id, entry, transfer,
-                         "the \(entry.body.event.kind.rawValue) stays with \(old.id.text); \(successor.text) keeps what the transfer says")
+                applied[old].append(e)
+                conflict(.changesStayWithOldLicense, old, e, t,
+                         "the \(entry.body.event.kind.rawValue) stays with \(oldID); \(newID) keeps what the transfer says")
             default:
-                skipped.append((entry, .superseded(old.id)))
+                skipped.append((entry, .superseded(states[old].id)))
             }
         }
 
-        mutating func void(_ id: LicenseID, because reason: String) {
-            guard var state = states[id] else { return }
-            state.status = .void
-            state.statusReason = reason
-            states[id] = state
+        mutating func void(_ license: Int, because reason: String) {
+            states[license].status = .void
+            states[license].statusReason = reason
         }
 
-        mutating func voidChain(from id: LicenseID, because reason: String) {
-            var next: LicenseID? = id
+        mutating func voidChain(from license: Int, because reason: String) {
+            var next: Int? = license
             var steps = 0
             while let current = next, steps < 64 {
                 void(current, because: reason)
-                next = successor(of: current)
+                next = supersededBy[current].flatMap { index[entries[$0].licenseID] }
                 steps += 1
             }
         }
@@ -278,18 +310,23 @@ public enum HolderFold {
         /// Two once-per-holder licenses of one type issued concurrently by different
         /// provinces: the earlier (hybrid clock, then origin, seq) stands.
         mutating func oncePerHolder(_ types: Set<String>) {
-            let issues = creations.values.filter { entry in
-                if case let .issue(issue) = entry.body.event { return types.contains(issue.licenseType) }
+            let issues = states.indices.filter { license in
+                if case let .issue(issue) = entries[creation[license]].body.event { return types.contains(issue.licenseType) }
                 return false
-            }.sorted { a, b in (a.body.hlc, a.body.origin, a.body.seq) < (b.body.hlc, b.body.origin, b.body.seq) }
-            for (index, later) in issues.enumerated() {
-                guard let type = later.body.event.createdLicense?.licenseType else { continue }
-                for earlier in issues[..<index] where earlier.body.event.createdLicense?.licenseType == type
-                    && earlier.body.origin != later.body.origin && Causality.concurrent(earlier, later)
-                    && states[earlier.licenseID]?.status != .void {
-                    voidChain(from: later.licenseID, because: "a citizen may hold one '\(type)'; \(earlier.licenseID.text) was issued concurrently and stands")
-                    conflict(.earliestOncePerHolderIssueStands, later.licenseID, earlier, later,
-                             "\(earlier.licenseID.text) stands; \(later.licenseID.text) is void")
+            }
+            guard issues.count > 1 else { return }
+            let ordered = issues.sorted { a, b in
+                let x = creation[a], y = creation[b]
+                return (entries[x].body.hlc, origin[x], seqs[x]) < (entries[y].body.hlc, origin[y], seqs[y])
+            }
+            for (position, later) in ordered.enumerated() {
+                let type = states[later].licenseType
+                for earlier in ordered[..<position] where states[earlier].licenseType == type
+                    && origin[creation[earlier]] != origin[creation[later]]
+                    && concurrent(creation[earlier], creation[later]) && states[earlier].status != .void {
+                    voidChain(from: later, because: "a citizen may hold one '\(type)'; \(states[earlier].id.text) was issued concurrently and stands")
+                    conflict(.earliestOncePerHolderIssueStands, later, creation[earlier], creation[later],
+                             "\(states[earlier].id.text) stands; \(states[later].id.text) is void")
                     break
                 }
             }

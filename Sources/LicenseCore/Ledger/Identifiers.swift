@@ -16,6 +16,11 @@ public struct EntryID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var description: String { Hex.encode(bytes) }
 
     public static func < (a: EntryID, b: EntryID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+
+    /// The bytes in one call: an array's own hashing feeds the hasher one byte at a time.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
 }
 
 /// A license's id: `<origin>-<seq>-<check>`, naming the entry that issued it (origin
@@ -68,6 +73,12 @@ public struct LicenseID: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 
     public var text: String { "\(origin)-\(seq)-\(check)" }
+
+    /// Seq and check identify a license all but surely; equality still compares the origin.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(seq)
+        hasher.combine(check)
+    }
 
     public var description: String { text }
 

@@ -115,6 +115,14 @@ public struct LicenseState: Equatable, Sendable {
     /// One rule set serves both sides: a node checks a local request with it before
     /// signing, and the fold applies received events with it.
     public func applying(_ event: LicenseEvent, author: String, at hlc: HybridTimestamp) throws(LicenseEventError) -> LicenseState {
+        var next = self
+        try next.apply(event, author: author, at: hlc)
+        return next
+    }
+
+    /// Applies `event` in place; on a refusal nothing has changed (every check comes
+    /// before the first change). The fold calls this on states it owns, so no copy is made.
+    public mutating func apply(_ event: LicenseEvent, author: String, at hlc: HybridTimestamp) throws(LicenseEventError) {
         guard let target = event.targetLicense else { throw .notAnIssue(id) }
         guard target == id else { throw .unknownLicense(target) }
         // Only the issuing province's node writes later events of its licenses.
@@ -124,14 +132,13 @@ public struct LicenseState: Equatable, Sendable {
         guard status != .revoked else { throw .alreadyRevoked(id) }
         guard status != .superseded else { throw .superseded(id) }
         guard status != .void else { throw .void(id) }
-        var next = self
         switch event {
         case .issue, .agreement, .transfer:
             throw .notAnIssue(id)
         case let .amend(amend):
             guard !amend.set.isEmpty || !amend.remove.isEmpty else { throw .emptyAmendment(id) }
-            for name in amend.remove { next.attributes[name] = nil }
-            for (name, value) in amend.set { next.attributes[name] = value }
+            for name in amend.remove { attributes[name] = nil }
+            for (name, value) in amend.set { attributes[name] = value }
         case let .renew(renew):
             guard renew.validUntil >= validFrom else {
                 throw .renewalBeforeStart(license: id, validFrom: validFrom, validUntil: renew.validUntil)
@@ -140,22 +147,21 @@ public struct LicenseState: Equatable, Sendable {
                 throw .renewalNotLater(license: id, current: current, requested: renew.validUntil)
             }
             if validUntil == nil { throw .doesNotExpire(id) }
-            next.validUntil = renew.validUntil
+            validUntil = renew.validUntil
         case let .suspend(change):
             guard status == .active else { throw .alreadySuspended(id) }
-            next.status = .suspended
-            next.statusReason = change.reason
+            status = .suspended
+            statusReason = change.reason
         case let .reinstate(change):
             guard status == .suspended else { throw .notSuspended(id) }
-            next.status = .active
-            next.statusReason = change.reason
+            status = .active
+            statusReason = change.reason
         case let .revoke(change):
-            next.status = .revoked
-            next.statusReason = change.reason
+            status = .revoked
+            statusReason = change.reason
         }
-        next.updatedAt = max(updatedAt, hlc)
-        next.eventCount += 1
-        return next
+        updatedAt = max(updatedAt, hlc)
+        eventCount += 1
     }
 }
 
