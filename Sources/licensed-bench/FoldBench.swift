@@ -40,12 +40,19 @@ enum FoldBench {
         entries.append(gd.append(.suspend(.init(licenseID: license, reason: "late fine")), wall: UInt64(events + 1)))
         precondition(entries.count == events)
         let shuffled = entries.reversed().map { $0 }
-        let rounds = 2_000
+        // Warm up (allocator, caches), then the median of five batches: one batch can land
+        // on a busy moment of this shared machine.
+        let rounds = 1_000
         var conflicts = 0
-        let started = ContinuousClock.now
-        for _ in 0..<rounds { conflicts += HolderFold.fold(shuffled).conflicts.count }
-        precondition(conflicts == rounds, "the fold should find the one conflict")
-        return started.duration(to: .now).seconds * 1e6 / Double(rounds)
+        for _ in 0..<rounds / 2 { conflicts += HolderFold.fold(shuffled).conflicts.count }
+        var batches: [Double] = []
+        for _ in 0..<5 {
+            let started = ContinuousClock.now
+            for _ in 0..<rounds { conflicts += HolderFold.fold(shuffled).conflicts.count }
+            batches.append(started.duration(to: .now).seconds * 1e6 / Double(rounds))
+        }
+        precondition(conflicts == rounds / 2 + 5 * rounds, "the fold should find the one conflict")
+        return batches.sorted()[2]
     }
 
     /// One origin's chain for the benchmark.
