@@ -87,6 +87,10 @@ public final class NodeMetrics: Sendable {
                 }
             }
         }
+        if let conflicts = try? store.conflictCount() {
+            registry.makeGauge(descriptor: Self.named("license", "conflicts", "Conflicts between concurrent license events the rules resolved (docs/CONFLICTS.md)"))
+                .set(Double(conflicts))
+        }
         if let proofs = try? store.equivocations() {
             registry.makeGauge(descriptor: Self.named("equivocation", "proofs", "Equivocation proofs held")).set(Double(proofs.count))
             registry.makeGauge(descriptor: Self.named("equivocating", "origins", "Origins flagged for equivocation"))

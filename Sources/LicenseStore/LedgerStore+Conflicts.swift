@@ -75,6 +75,10 @@ extension LedgerStore {
         }
     }
 
+    public func conflictCount() throws(StoreError) -> Int {
+        try run { try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflicts") ?? 0 } }
+    }
+
     /// The conflicts that concern one license's holder group.
     public func conflicts(license id: LicenseID) throws(StoreError) -> [LicenseConflict] {
         try run {

@@ -45,6 +45,7 @@ struct AdminAPITests {
             #expect(result.status == 200)
             let text = String(decoding: result.body, as: UTF8.self)
             #expect(text.contains("lx_ledger_entries 1"))
+            #expect(text.contains("lx_license_conflicts 0"))
             #expect(text.contains("lx_admin_requests_total{route=\"/v1/licenses/{id}\",status=\"200\"} 1"), "\(text)")
             #expect(text.contains("status=\"400\""))
             #expect(!text.contains(license) && !text.contains(holderA))
