@@ -144,22 +144,9 @@ public final class LicenseService: Sendable {
             throw .request(.rejected(.unknownLicense(licenseID)))
         }
         let folded = HolderFold.fold(group.entries)
-        // The lineage: this license and every license a transfer links to it, either way.
-        var lineage: Set<LicenseID> = [licenseID]
-        var grew = true
-        while grew {
-            grew = false
-            for entry in group.entries {
-                guard case let .transfer(transfer) = entry.body.event else { continue }
-                if lineage.contains(transfer.licenseID) != lineage.contains(entry.licenseID) {
-                    lineage.formUnion([transfer.licenseID, entry.licenseID])
-                    grew = true
-                }
-            }
-        }
-        let events = group.entries.filter { entry in
-            lineage.contains(entry.licenseID) || entry.body.event.targetLicense.map(lineage.contains) == true
-        }.sorted { ($0.body.hlc, $0.body.origin, $0.body.seq) < ($1.body.hlc, $1.body.origin, $1.body.seq) }
+        let events = HolderFold.lineage(of: licenseID, in: group.entries)
+            .sorted { ($0.body.hlc, $0.body.origin, $0.body.seq) < ($1.body.hlc, $1.body.origin, $1.body.seq) }
+        let lineage = Set(events.map(\.licenseID))
         func name(_ e: Entry) -> String { "\(e.body.origin)#\(e.body.seq)" }
         let documents = events.map { event in
             let before = events.filter { Causality.happenedBefore($0, event) && $0.id != event.id }

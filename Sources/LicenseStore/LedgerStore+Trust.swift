@@ -220,7 +220,9 @@ extension LedgerStore {
     public func bundle(_ id: LicenseID, root: PublicKey, exportedBy nodeID: String,
                        exportedAtMilliseconds: UInt64) throws(StoreError) -> LicenseBundle? {
         let trust = try trustSnapshot(root: root)
-        let license = try entries(license: id)
+        // The license's lineage: a transfer of it, or the license it was transferred from, decides its state.
+        guard let group = try holderEntries(license: id) else { return nil }
+        let license = HolderFold.lineage(of: id, in: group.entries)
         guard !license.isEmpty else { return nil }
         let origins = Set(license.map(\.body.origin))
         let proofs = try equivocations().filter { origins.contains($0.origin) }

@@ -50,6 +50,13 @@ struct TransferAPITests {
             #expect((conflicts.json["conflicts"] as? [Any])?.isEmpty == true)
             let after = try await node.get("/v1/status").json["state_digest"] as? String
             #expect(before != nil && after != nil && before != after)
+            // The old license's bundle carries its transfer: offline, too, it is superseded.
+            let bundle = try LicenseBundle(jsonData: try await node.get("/v1/licenses/\(old)/bundle").body,
+                                           root: try RecognitionAPITests.root(of: node).publicKey)
+            #expect(bundle.entries.count == 2)
+            let (decision, state) = try bundle.recognize(decidingProvince: "110000", today: CivilDate(iso: "2026-06-01")!)
+            #expect(state.status == .superseded)
+            #expect(decision.decision == .notRecognized)
             // The stored digest is what refolding every license from the entries gives.
             #expect(try LedgerVerifier.verifyStates(node.service.store).problems.isEmpty)
         }

@@ -98,6 +98,25 @@ public enum HolderFold {
         public var skipped: [(Entry, LicenseEventError)]
     }
 
+    /// The entries of license `id`'s lineage among `entries`: its own, and those of every
+    /// license a transfer links to it, either way (what its history and its bundle show).
+    public static func lineage(of id: LicenseID, in entries: [Entry]) -> [Entry] {
+        var lineage: Set<LicenseID> = [id]
+        var grew = true
+        while grew {
+            grew = false
+            for entry in entries {
+                guard case let .transfer(transfer) = entry.body.event,
+                      lineage.contains(transfer.licenseID) != lineage.contains(entry.licenseID) else { continue }
+                lineage.formUnion([transfer.licenseID, entry.licenseID])
+                grew = true
+            }
+        }
+        return entries.filter { entry in
+            lineage.contains(entry.licenseID) || entry.body.event.targetLicense.map(lineage.contains) == true
+        }
+    }
+
     public static func fold(_ input: [Entry], oncePerHolder: Set<String> = oncePerHolderTypes) -> Result {
         // Entries are referred to by index into `input`: copying an entry retains a dozen buffers.
         var seen = Set<EntryID>(minimumCapacity: input.count)

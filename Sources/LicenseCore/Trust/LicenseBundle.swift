@@ -143,10 +143,15 @@ public struct LicenseBundle: Sendable, Equatable {
             guard let certificate = certificates[entry.body.keyID], certificate.nodeID == entry.body.origin else { return nil }
             return entry.hasValidSignature(by: certificate.publicKey)
         }
-        for entry in entries where entry.licenseID != licenseID || !entry.body.event.isLicenseEvent {
+        // Every entry must belong to the license or to a license a transfer links to it.
+        let lineage = HolderFold.lineage(of: licenseID, in: entries)
+        for entry in entries where !entry.body.event.isLicenseEvent || !lineage.contains(entry) {
             throw .notThisLicense("entry \(entry.body.origin)#\(entry.body.seq) belongs to \(entry.licenseID.text), not \(licenseID.text)")
         }
-        guard let folded = LicenseFold.fold(entries) else { throw .notThisLicense("the bundle has no issue entry of \(licenseID.text)") }
+        guard let state = HolderFold.fold(entries).states.first(where: { $0.id == licenseID }) else {
+            throw .notThisLicense("the bundle has no entry that creates \(licenseID.text)")
+        }
+        let folded = (state: state, skipped: [(Entry, LicenseEventError)]())
         let invalid = entries.filter { verified($0) == false }
         let signatures: RecognitionEvidence.Signatures = invalid.isEmpty
             ? .verified(entries: entries.filter { verified($0) == true }.count)
