@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "licensed", targets: ["licensed"]),
         .executable(name: "licensectl", targets: ["licensectl"]),
         .executable(name: "licensed-bench", targets: ["licensed-bench"]),
+        .executable(name: "licensed-sim", targets: ["licensed-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -121,6 +122,21 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The deterministic simulator: the real sessions and stores, a virtual clock, a
+        // seeded random source and a faulty network (docs/SIMULATION.md).
+        .target(
+            name: "LicenseSim",
+            dependencies: ["LicenseCore", "LicenseStore", "LicenseSync", "LicenseTransport"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "licensed-sim",
+            dependencies: [
+                "LicenseSim",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "licensed-bench",
             dependencies: [
@@ -148,6 +164,7 @@ let package = Package(
             dependencies: ["LicenseSync", "LicenseStore", "LicenseTransport"],
             swiftSettings: strict
         ),
+        .testTarget(name: "LicenseSimTests", dependencies: ["LicenseSim", "LicenseCore"], swiftSettings: strict),
         .testTarget(
             name: "LicenseNodeTests",
             dependencies: [

@@ -1,0 +1,63 @@
+import ArgumentParser
+import Foundation
+import LicenseSim
+
+/// `licensed-sim`: runs a simulated network of provinces (docs/SIMULATION.md).
+@main
+struct SimCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "licensed-sim",
+        abstract: "Run a deterministic simulation of a network of provinces under faults, then check it converged.")
+
+    @Option(help: "Nodes (provinces), 2–34.") var nodes = 5
+    @Option(help: "Seed of the run; the same seed replays the same run.") var seed: UInt64 = 1
+    @Option(help: "Virtual seconds of the fault phase, e.g. 60 or 600s.") var duration = "60s"
+    @Option(help: "Faults: all or none.") var faults = "all"
+    @Option(help: "License events written per virtual second across the network.") var rate = 20.0
+    @Option(help: "Write the event trace to this file.") var trace: String?
+
+    func run() async throws {
+        guard (2...34).contains(nodes) else { throw ValidationError("--nodes must be 2–34") }
+        guard let seconds = UInt64(duration.hasSuffix("s") ? String(duration.dropLast()) : duration), seconds > 0 else {
+            throw ValidationError("--duration must be a number of seconds, e.g. 600s")
+        }
+        let directory = Simulation.scratchDirectory() + "/licensed-sim-\(getpid())-\(seed)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var config = Simulation.Configuration(directory: directory)
+        config.nodes = nodes
+        config.seed = seed
+        config.faultSeconds = seconds
+        config.writesPerSecond = rate
+        switch faults {
+        case "all": config.faults = .all
+        case "none": config.faults = .none
+        default: throw ValidationError("--faults must be all or none")
+        }
+        var traceFile: FileHandle?
+        if let trace {
+            guard FileManager.default.createFile(atPath: trace, contents: nil), let handle = FileHandle(forWritingAtPath: trace) else {
+                throw ValidationError("cannot write \(trace)")
+            }
+            traceFile = handle
+        }
+        let started = ContinuousClock.now
+        let summary = try await Simulation(config, traceFile: traceFile).run()
+        let seconds2 = started.duration(to: .now)
+        let wall = Double(seconds2.components.seconds) + Double(seconds2.components.attoseconds) / 1e18
+        print("""
+            seed \(summary.seed), \(summary.nodes) nodes, \(seconds) s of faults (\(faults))
+              entries written \(summary.entriesWritten) (refused \(summary.writesRefused)), appended by peers \(summary.entriesAppended), refused \(summary.entriesRefused)
+              frames delivered \(summary.framesDelivered), connections broken \(summary.connectionsBroken), partitions \(summary.partitions), crashes \(summary.crashes)
+              conflicts \(summary.conflicts); converged \(Double(summary.convergedAfterHealMilliseconds) / 1000) s after heal
+              ledger digest \(summary.ledgerDigest)
+              state digest  \(summary.stateDigest)
+              trace hash    \(summary.traceHash)
+              \(summary.events) events in \(String(format: "%.1f", wall)) s (\(String(format: "%.0f", Double(summary.events) / max(wall, 0.001))) events/s)
+            """)
+        if let failure = summary.failure {
+            print("FAILED: \(failure)\nreplay: licensed-sim --nodes \(nodes) --seed \(seed) --duration \(seconds)s --faults \(faults) --rate \(rate)")
+            throw ExitCode(1)
+        }
+    }
+}
+
