@@ -151,7 +151,7 @@ extension LedgerStore {
         let entry = try await runAsync {
             try await pool.write { db in
                 let head = try Self.head(of: signer.origin, db)
-                let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
+                let hlc = Self.after(head.hlc, clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) })
                 let body = EntryBody(origin: signer.origin, seq: head.seq + 1, prev: head.id, context: try Self.versionVector(db),
                                      hlc: hlc, keyID: signer.keyID, event: .agreement(agreement))
                 let entry = Entry.sign(body, with: signer.key)
@@ -198,11 +198,19 @@ extension LedgerStore {
                 let events: [RecognitionEvidence.SignedEvent]
                 if state.eventCount == 1 {
                     events = [.init(origin: state.issuerOrigin, seq: id.seq, keyID: state.issuerKeyID,
-                                    signedAtMilliseconds: state.issuedAt.wallMilliseconds, kind: .issue)]
+                                    signedAtMilliseconds: state.issuedAt.wallMilliseconds,
+                                    kind: .issue, license: id)]
                 } else {
-                    let entries = try Row.fetchAll(db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?"),
-                                                   arguments: [row]).map(Self.entry)
-                    events = RecognitionEvidence.SignedEvent.ordered(entries.map(RecognitionEvidence.SignedEvent.init))
+                    // Its lineage: events carried to it across a transfer live on the old license's row.
+                    let rows = try LicenseRow.fetchRows(holder: state.holderRef, in: db).map(\.row)
+                    let entries = rows.count == 1
+                        ? try Row.fetchAll(db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?"),
+                                           arguments: [row]).map(Self.entry)
+                        : try Row.fetchAll(db, sql: """
+                            SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
+                            """, arguments: StatementArguments(rows)).map(Self.entry)
+                    events = RecognitionEvidence.SignedEvent.ordered(HolderFold.lineage(of: id, in: entries)
+                        .map(RecognitionEvidence.SignedEvent.init))
                 }
                 let agreement = trust.agreement(of: decidingProvince)
                 return RecognitionEvidence(
@@ -222,8 +230,17 @@ extension LedgerStore {
         let trust = try trustSnapshot(root: root)
         // The license's lineage: a transfer of it, or the license it was transferred from, decides its state.
         guard let group = try holderEntries(license: id) else { return nil }
-        let license = HolderFold.lineage(of: id, in: group.entries)
+        var license = HolderFold.lineage(of: id, in: group.entries)
         guard !license.isEmpty else { return nil }
+        // A type a citizen may hold once: the holder's other issues of it decide whether
+        // this one stands (docs/CONFLICTS.md), so they travel with it.
+        if HolderFold.oncePerHolderTypes.contains(group.license.licenseType) {
+            let included = Set(license.map(\.id))
+            license += group.entries.filter { entry in
+                guard case let .issue(issue) = entry.body.event else { return false }
+                return issue.licenseType == group.license.licenseType && !included.contains(entry.id)
+            }
+        }
         let origins = Set(license.map(\.body.origin))
         let proofs = try equivocations().filter { origins.contains($0.origin) }
         let agreements = trust.agreements.values.map(\.entry).sorted { $0.body.origin < $1.body.origin }

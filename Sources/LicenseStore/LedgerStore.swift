@@ -282,7 +282,7 @@ public final class LedgerStore: Sendable {
         var digest = try Self.loadDigest(db)
         for event in events {
             precondition(event.isLicenseEvent, "agreements are published with publishAgreement")
-            let hlc = clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) }
+            let hlc = Self.after(head.hlc, clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) })
             var current: (row: Int64, state: LicenseState)?
             var after: LicenseState?
             if case let .issue(issue) = event, catalog[issue.licenseType]?.oncePerHolder == true,
@@ -361,6 +361,12 @@ public final class LedgerStore: Sendable {
             try Self.saveDigest(digest, db)
         }
         return results
+    }
+
+    /// `reading`, or just after `head` when the clock reads earlier (it was set back, and the
+    /// node restarted): an origin's own entries always carry increasing clock readings.
+    static func after(_ head: HybridTimestamp, _ reading: HybridTimestamp) -> HybridTimestamp {
+        reading > head ? reading : HybridTimestamp(wallMilliseconds: head.wallMilliseconds, logical: head.logical + 1)
     }
 
     /// A license of the issue's type that its holder still holds (not revoked, not

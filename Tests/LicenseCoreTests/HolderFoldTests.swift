@@ -150,6 +150,28 @@ import Testing
         #expect(Self.state(result, transfer.licenseID).status == .suspended)
     }
 
+    /// sh saw gd's suspension, but sh's clock runs behind: its transfer carries an earlier
+    /// reading. Causality, not the clocks, orders them: the new license starts suspended.
+    @Test func aSkewedClock_cannotOrderAnEventBeforeOneItSaw() {
+        var w = World()
+        let suspend = w.gdWrites(.suspend(.init(licenseID: w.license, reason: "unpaid fine")))
+        w.sh.observe(w.gd)
+        var moved = F.drivingLicenceIssue()
+        moved.province = "310000"
+        let transfer = w.sh.append(.transfer(.init(licenseID: w.license, license: moved, reason: "moved")), hlc: F.hlc(1))
+        let result = HolderFold.fold([transfer, suspend, w.issue])
+        #expect(Self.state(result, w.license).status == .superseded)
+        #expect(Self.state(result, transfer.licenseID).status == .suspended)
+        #expect(result.conflicts.isEmpty)
+    }
+
+    @Test func aTransferWhoseOldLicenseIsNotKnown_isVoidUntilItArrives() {
+        var w = World()
+        let transfer = w.transfer(by: \.sh, province: "310000")
+        #expect(Self.state(HolderFold.fold([transfer]), transfer.licenseID).status == .void)
+        #expect(Self.state(HolderFold.fold([transfer, w.issue]), transfer.licenseID).status == .active)
+    }
+
     @Test func aTransferByTheIssuerItself_isRefused() {
         var w = World()
         let transfer = w.transfer(by: \.gd, province: "440000")

@@ -77,8 +77,12 @@ import Testing
     }
 
     @Test func anEntryOfAnotherLicense_isRefused() throws {
-        let other = R.license(issuedAt: R.february + 1).entries[0]
-        let bundle = try Self.read(Self.bundle(entries: R.license().entries + [other]))
+        // gd's next entry issues another license (a qualification, not the same type).
+        var chain = ChainWriter(origin: "gd", key: F.key)
+        let first = chain.append(.issue(F.drivingLicenceIssue()), hlc: F.hlc(R.february))
+        let other = chain.append(.issue(F.qualificationIssue()), hlc: F.hlc(R.february + 1))
+        #expect(first == R.license().entries[0])
+        let bundle = try Self.read(Self.bundle(entries: [first, other]))
         #expect {
             _ = try bundle.recognize(decidingProvince: nil, today: F.today)
         } throws: { error in
@@ -120,6 +124,16 @@ import Testing
         let (mismatched, _) = (fork[0], fork[0])
         #expect {
             _ = try Self.read(Self.bundle(equivocations: [[mismatched, mismatched]])).recognize(decidingProvince: nil, today: F.today)
+        } throws: { error in
+            (error as? BundleError)?.code == "tampered_bundle"
+        }
+    }
+
+    @Test func twoEntriesAtOnePosition_areRefusedAsAltered() throws {
+        let other = R.license(issuedAt: R.february + 1).entries[0]
+        let bundle = try Self.read(Self.bundle(entries: R.license().entries + [other]))
+        #expect {
+            _ = try bundle.recognize(decidingProvince: nil, today: F.today)
         } throws: { error in
             (error as? BundleError)?.code == "tampered_bundle"
         }

@@ -57,6 +57,12 @@ struct TransferAPITests {
             let (decision, state) = try bundle.recognize(decidingProvince: "110000", today: CivilDate(iso: "2026-06-01")!)
             #expect(state.status == .superseded)
             #expect(decision.decision == .notRecognized)
+            // The new license's bundle is decided on the transfer that created it, under bj's key.
+            let newBundle = try LicenseBundle(jsonData: try await node.get("/v1/licenses/\(new)/bundle").body,
+                                              root: try RecognitionAPITests.root(of: node).publicKey)
+            #expect(newBundle.entries.count == 2)
+            let online = try await node.post("/v1/verify", ["license_id": new])
+            #expect(online.json["decision"] as? String == "recognized", "\(String(decoding: online.body, as: UTF8.self))")
             // The stored digest is what refolding every license from the entries gives.
             #expect(try LedgerVerifier.verifyStates(node.service.store).problems.isEmpty)
         }

@@ -133,21 +133,58 @@ public enum HolderFold {
         for i in live where fold.kinds[i] == .issue || fold.kinds[i] == .transfer {
             fold.create(i)
         }
-        // Hybrid clock, then origin, then seq: sorted on plain integers (origins ranked once).
-        let order = live.filter { fold.kinds[$0] != .issue }.map { i in
-            (wall: entries[i].body.hlc.wallMilliseconds, logical: entries[i].body.hlc.logical,
-             origin: fold.origin[i], seq: fold.seqs[i], index: i)
-        }.sorted { a, b in (a.wall, a.logical, a.origin, a.seq) < (b.wall, b.logical, b.origin, b.seq) }
-        for key in order {
-            if case let .transfer(transfer) = entries[key.index].body.event {
-                fold.transfer(key.index, transfer)
+        let order = causalOrder(fold, live: live, origins: rank.sorted { $0.value < $1.value }.map(\.key))
+        for index in order {
+            if case let .transfer(transfer) = entries[index].body.event {
+                fold.transfer(index, transfer)
             } else {
-                fold.apply(key.index)
+                fold.apply(index)
             }
         }
         fold.oncePerHolder(oncePerHolder)
         return Result(states: fold.states.sorted { $0.id < $1.id },
                       conflicts: fold.conflicts.sorted(by: LicenseConflict.ordering), skipped: fold.skipped)
+    }
+
+    /// The order events are applied in: a linear extension of causality (an event comes
+    /// after every event of the group that happened before it, even when a skewed clock
+    /// says otherwise), taking among the events that are ready the smallest (hybrid clock,
+    /// origin, seq). Each origin's events are in seq order already; only the heads of the
+    /// origins' queues are compared. Contexts that contradict each other (no head is ready)
+    /// fall back to clock order.
+    private static func causalOrder(_ fold: Folding, live: [Int], origins: [String]) -> [Int] {
+        var queues = [[Int]](repeating: [], count: origins.count)
+        for i in live where fold.kinds[i] != .issue { queues[fold.origin[i]].append(i) }
+        for o in queues.indices { queues[o].sort { fold.seqs[$0] < fold.seqs[$1] } }
+        let total = queues.reduce(0) { $0 + $1.count }
+        let busy = queues.indices.filter { !queues[$0].isEmpty }
+        if busy.count <= 1 { return busy.first.map { queues[$0] } ?? [] }
+        let k = fold.originCount
+        func precedes(_ a: Int, _ b: Int) -> Bool {
+            (fold.walls[a], fold.logicals[a], fold.origin[a], fold.seqs[a]) < (fold.walls[b], fold.logicals[b], fold.origin[b], fold.seqs[b])
+        }
+        var heads = [Int](repeating: 0, count: k)
+        var order: [Int] = []
+        order.reserveCapacity(total)
+        while order.count < total {
+            var best: Int?
+            var fallback: Int?
+            for o in busy where heads[o] < queues[o].count {
+                let candidate = queues[o][heads[o]]
+                if fallback.map({ precedes(candidate, $0) }) ?? true { fallback = candidate }
+                var ready = true
+                for p in busy where p != o && heads[p] < queues[p].count
+                    && fold.seen[candidate * k + p] >= fold.seqs[queues[p][heads[p]]] {
+                    ready = false
+                    break
+                }
+                if ready, best.map({ precedes(candidate, $0) }) ?? true { best = candidate }
+            }
+            let next = best ?? fallback!
+            order.append(next)
+            heads[fold.origin[next]] += 1
+        }
+        return order
     }
 
     /// The fold's working state. Licenses and entries are referred to by index.
@@ -169,16 +206,34 @@ public enum HolderFold {
         var origin: [Int]
         var seqs: [UInt64]
         var kinds: [LicenseEvent.Kind]
+        /// Hybrid clock readings as plain values: comparing through `entries[i].body` copies the body.
+        var walls: [UInt64]
+        var logicals: [UInt32]
+        /// What each entry's causal context says of each origin (by rank): `seen[i * k + p]`.
+        var seen: [UInt64]
+        let originCount: Int
 
         init(entries: [Entry], live: [Int], rank: [String: Int]) {
             self.entries = entries
             origin = Array(repeating: 0, count: entries.count)
             seqs = Array(repeating: 0, count: entries.count)
             kinds = Array(repeating: .issue, count: entries.count)
+            walls = Array(repeating: 0, count: entries.count)
+            logicals = Array(repeating: 0, count: entries.count)
+            originCount = rank.count
+            seen = Array(repeating: 0, count: entries.count * rank.count)
+            let names = rank.sorted { $0.value < $1.value }.map(\.key)
+            // Field by field: binding `entries[i].body` to a name would copy the whole body.
             for i in live {
-                origin[i] = rank[entries[i].body.origin] ?? 0
+                let own = rank[entries[i].body.origin] ?? 0
+                if names.count > 1 {
+                    for p in names.indices where p != own { seen[i * names.count + p] = entries[i].body.context[names[p]] }
+                }
+                origin[i] = own
                 seqs[i] = entries[i].body.seq
                 kinds[i] = entries[i].body.event.kind
+                walls[i] = entries[i].body.hlc.wallMilliseconds
+                logicals[i] = entries[i].body.hlc.logical
             }
         }
 
@@ -208,14 +263,19 @@ public enum HolderFold {
         mutating func transfer(_ t: Int, _ transfer: LicenseEvent.Transfer) {
             let entry = entries[t]
             guard let new = index[entry.licenseID] else { return }
-            guard let old = index[transfer.licenseID] else { return } // the old license has not arrived: the new one stands alone
+            // A transfer stands only on its old license: until that has arrived (or when it
+            // belongs to another holder, so it never joins this fold) the new one is void.
+            guard let old = index[transfer.licenseID] else {
+                void(new, because: "the license it supersedes, \(transfer.licenseID.text), is not known here")
+                return
+            }
             let before = states[old]
             do {
                 states[old] = try before.superseded(by: transfer, author: entry.body.origin, successor: states[new].id,
                                                     at: entry.body.hlc)
                 supersededBy[old] = t
                 // The new license starts in the old one's status: a suspension follows the holder.
-                if before.status == .suspended {
+                if before.status == .suspended, states[new].status == .active {
                     states[new].status = .suspended
                     states[new].statusReason = before.statusReason
                 }
@@ -254,7 +314,7 @@ public enum HolderFold {
                 return
             }
             do {
-                try states[target].apply(entries[e].body.event, author: entries[e].body.origin, at: entries[e].body.hlc)
+                try states[target].applyToThisLicense(entries[e].body.event, author: entries[e].body.origin, at: entries[e].body.hlc)
                 applied[target].append(e)
             } catch {
                 skipped.append((entries[e], error))

@@ -17,9 +17,11 @@ public struct EntryID: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public static func < (a: EntryID, b: EntryID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
 
-    /// The bytes in one call: an array's own hashing feeds the hasher one byte at a time.
+    /// The first 8 bytes as one word: the id is itself a BLAKE2b hash, so they spread as
+    /// well as all 32 (equality still compares every byte), and an array's own hashing would
+    /// feed the hasher one byte at a time.
     public func hash(into hasher: inout Hasher) {
-        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        hasher.combine(bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
     }
 }
 

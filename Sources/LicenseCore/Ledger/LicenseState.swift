@@ -125,6 +125,11 @@ public struct LicenseState: Equatable, Sendable {
     public mutating func apply(_ event: LicenseEvent, author: String, at hlc: HybridTimestamp) throws(LicenseEventError) {
         guard let target = event.targetLicense else { throw .notAnIssue(id) }
         guard target == id else { throw .unknownLicense(target) }
+        try applyToThisLicense(event, author: author, at: hlc)
+    }
+
+    /// `apply` for a caller that found this license by the event's target.
+    mutating func applyToThisLicense(_ event: LicenseEvent, author: String, at hlc: HybridTimestamp) throws(LicenseEventError) {
         // Only the issuing province's node writes later events of its licenses.
         guard author == issuerOrigin else {
             throw .notIssuer(license: id, issuer: issuerOrigin, author: author)

@@ -139,41 +139,58 @@ public struct LicenseBundle: Sendable, Equatable {
     /// the license whose signature does not verify fails the signature check.
     public func recognize(decidingProvince: String?, today: CivilDate) throws(BundleError) -> (Recognition, LicenseState) {
         let certificates = Dictionary(certificates.map { ($0.body.keyID, $0.body) }) { a, _ in a }
-        func verified(_ entry: Entry) -> Bool? {
-            guard let certificate = certificates[entry.body.keyID], certificate.nodeID == entry.body.origin else { return nil }
+        /// An entry counts only with a valid signature under a certificate the bundle carries.
+        func verified(_ entry: Entry) -> Bool {
+            guard let certificate = certificates[entry.body.keyID], certificate.nodeID == entry.body.origin else { return false }
             return entry.hasValidSignature(by: certificate.publicKey)
         }
-        // Every entry must belong to the license or to a license a transfer links to it.
+        var positions = Set<String>()
+        for entry in entries + agreements where !positions.insert("\(entry.body.origin)#\(entry.body.seq)").inserted {
+            throw .tampered("two entries at \(entry.body.origin)#\(entry.body.seq)")
+        }
+        // Every entry must belong to the license or to a license a transfer links to it, or
+        // be the holder's issue of the same once-per-holder type (which decides whether it stands).
         let lineage = HolderFold.lineage(of: licenseID, in: entries)
-        for entry in entries where !entry.body.event.isLicenseEvent || !lineage.contains(entry) {
+        let created = entries.first { $0.body.event.createsLicense && $0.licenseID == licenseID }?.body.event.createdLicense
+        func competes(_ entry: Entry) -> Bool {
+            guard let created, HolderFold.oncePerHolderTypes.contains(created.licenseType),
+                  case let .issue(issue) = entry.body.event else { return false }
+            return issue.licenseType == created.licenseType && issue.holderRef == created.holderRef
+        }
+        for entry in entries where !entry.body.event.isLicenseEvent || !(lineage.contains(entry) || competes(entry)) {
             throw .notThisLicense("entry \(entry.body.origin)#\(entry.body.seq) belongs to \(entry.licenseID.text), not \(licenseID.text)")
         }
         guard let state = HolderFold.fold(entries).states.first(where: { $0.id == licenseID }) else {
             throw .notThisLicense("the bundle has no entry that creates \(licenseID.text)")
         }
         let folded = (state: state, skipped: [(Entry, LicenseEventError)]())
-        let invalid = entries.filter { verified($0) == false }
+        let invalid = entries.filter { !verified($0) }
         let signatures: RecognitionEvidence.Signatures = invalid.isEmpty
-            ? .verified(entries: entries.filter { verified($0) == true }.count)
+            ? .verified(entries: entries.count)
             : .invalid("the signature of " + invalid.map { "\($0.body.origin)#\($0.body.seq) (\($0.body.event.kind.rawValue))" }
                 .joined(separator: ", ") + " does not verify: the bundle was altered")
 
         var agreement = RecognitionAgreement.nationalDefault(province: decidingProvince ?? "national")
         var source = decidingProvince.map { "national default: the bundle carries no agreement of \($0)" }
             ?? "national default: no deciding province given"
+        // Each province's latest agreement (highest seq of its origin) counts, whatever the file's order.
+        var latest: Entry?
         for entry in agreements {
-            guard case let .agreement(published) = entry.body.event, verified(entry) == true,
+            guard case let .agreement(published) = entry.body.event, verified(entry),
                   let certificate = certificates[entry.body.keyID], certificate.province == published.province
             else { throw .tampered("agreement \(entry.body.origin)#\(entry.body.seq) is not signed by its province's certified key") }
-            if published.province == decidingProvince {
-                agreement = published
-                source = "agreement \(entry.body.origin)#\(entry.body.seq)"
+            if published.province == decidingProvince, latest.map({ entry.body.seq > $0.body.seq }) ?? true {
+                latest = entry
             }
+        }
+        if let latest, case let .agreement(published) = latest.body.event {
+            agreement = published
+            source = "agreement \(latest.body.origin)#\(latest.body.seq)"
         }
         var holds: [String: UInt64] = [:]
         for proof in equivocations {
             guard proof.count == 2, proof[0].body.origin == proof[1].body.origin, proof[0].body.seq == proof[1].body.seq,
-                  proof[0].id != proof[1].id, proof.allSatisfy({ verified($0) == true })
+                  proof[0].id != proof[1].id, proof.allSatisfy(verified)
             else { throw .tampered("an equivocation proof is not two validly signed entries at one position") }
             holds[proof[0].body.origin] = min(holds[proof[0].body.origin] ?? .max, proof[0].body.seq)
         }

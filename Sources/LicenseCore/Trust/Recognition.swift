@@ -120,24 +120,31 @@ public struct RecognitionEvidence: Sendable {
         public let keyID: String
         public let signedAtMilliseconds: UInt64
         public let kind: LicenseEvent.Kind
+        /// The license the entry creates (issue, transfer) or acts on.
+        public let license: LicenseID?
 
-        public init(origin: String, seq: UInt64, keyID: String, signedAtMilliseconds: UInt64, kind: LicenseEvent.Kind) {
+        public init(origin: String, seq: UInt64, keyID: String, signedAtMilliseconds: UInt64, kind: LicenseEvent.Kind,
+                    license: LicenseID? = nil) {
             self.origin = origin
             self.seq = seq
             self.keyID = keyID
             self.signedAtMilliseconds = signedAtMilliseconds
             self.kind = kind
+            self.license = license
         }
 
         public init(_ entry: Entry) {
             self.init(origin: entry.body.origin, seq: entry.body.seq, keyID: entry.body.keyID,
-                      signedAtMilliseconds: entry.body.hlc.wallMilliseconds, kind: entry.body.event.kind)
+                      signedAtMilliseconds: entry.body.hlc.wallMilliseconds, kind: entry.body.event.kind,
+                      license: entry.licenseID)
         }
+
+        var createsLicense: Bool { kind == .issue || kind == .transfer }
 
         /// The issue first, then the others by (origin, seq).
         public static func ordered(_ events: [SignedEvent]) -> [SignedEvent] {
             events.sorted { a, b in
-                (a.kind == .issue ? 0 : 1, a.origin, a.seq) < (b.kind == .issue ? 0 : 1, b.origin, b.seq)
+                (a.createsLicense ? 0 : 1, a.origin, a.seq) < (b.createsLicense ? 0 : 1, b.origin, b.seq)
             }
         }
     }
@@ -183,10 +190,13 @@ public struct RecognitionEvidence: Sendable {
 public enum RecognitionRules {
     public static func decide(_ evidence: RecognitionEvidence) -> Recognition {
         let license = evidence.license
-        let issue = evidence.events.first { $0.kind == .issue }
+        // The entry that created this license (its issue, or the transfer that made it);
+        // every other entry of its lineage is a later event its state may depend on.
+        let issue = evidence.events.first { $0.createsLicense && $0.license == license.id }
             ?? RecognitionEvidence.SignedEvent(origin: license.issuerOrigin, seq: license.id.seq, keyID: license.issuerKeyID,
-                                               signedAtMilliseconds: license.issuedAt.wallMilliseconds, kind: .issue)
-        let later = evidence.events.filter { $0.kind != .issue }
+                                               signedAtMilliseconds: license.issuedAt.wallMilliseconds, kind: .issue,
+                                               license: license.id)
+        let later = evidence.events.filter { $0 != issue }
         let certificate = evidence.certificates[issue.keyID]
         let checks = [
             signature(evidence.signatures),
