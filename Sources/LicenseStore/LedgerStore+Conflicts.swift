@@ -23,7 +23,7 @@ extension LedgerStore {
         let entries = try Row.fetchAll(db, sql: """
             SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
             """, arguments: StatementArguments(rows)).map(Self.entry)
-        let folded = HolderFold.fold(entries)
+        let folded = HolderFold.fold(entries, distinct: true)
         let byID = Dictionary(current.map { ($0.state.id, $0) }) { a, _ in a }
         for state in folded.states {
             guard let (row, old) = byID[state.id], old != state else { continue }

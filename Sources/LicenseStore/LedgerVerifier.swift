@@ -127,7 +127,7 @@ public struct LedgerVerifier {
         var entries: [Entry] = []
         func fold() {
             guard let holder = group.first?.state.holderRef else { return }
-            let folded = HolderFold.fold(entries)
+            let folded = HolderFold.fold(entries, distinct: true)
             let stored = Dictionary(group.map { ($0.state.id, $0.state) }) { a, _ in a }
             for state in folded.states {
                 check.licenses += 1

@@ -117,13 +117,19 @@ public enum HolderFold {
         }
     }
 
-    public static func fold(_ input: [Entry], oncePerHolder: Set<String> = oncePerHolderTypes) -> Result {
+    /// `distinct`: the caller guarantees no entry appears twice (a ledger's entries, each
+    /// stored once), so the fold need not look for duplicates.
+    public static func fold(_ input: [Entry], oncePerHolder: Set<String> = oncePerHolderTypes, distinct: Bool = false) -> Result {
         // Entries are referred to by index into `input`: copying an entry retains a dozen buffers.
-        var seen = Set<EntryID>(minimumCapacity: input.count)
         var live: [Int] = []
         live.reserveCapacity(input.count)
-        for i in input.indices where input[i].body.event.isLicenseEvent && seen.insert(input[i].id).inserted {
-            live.append(i)
+        if distinct {
+            for i in input.indices where input[i].body.event.isLicenseEvent { live.append(i) }
+        } else {
+            var seen = Set<EntryID>(minimumCapacity: input.count)
+            for i in input.indices where input[i].body.event.isLicenseEvent && seen.insert(input[i].id).inserted {
+                live.append(i)
+            }
         }
         var rank: [String: Int] = [:]
         for i in live where rank[input[i].body.origin] == nil { rank[input[i].body.origin] = 0 }
