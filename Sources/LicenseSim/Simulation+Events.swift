@@ -5,9 +5,6 @@ import LicenseSync
 import LicenseTransport
 
 extension Simulation {
-    static let catalog = try! Catalog.bundled()
-    static let holderKey = try! HolderKey(bytes: Array(repeating: 7, count: 32))
-
     func handle(_ event: SimEvent) async throws {
         switch event {
         case let .connect(link):
@@ -202,10 +199,11 @@ extension Simulation {
         schedule(at: now + 1 + random.below(UInt64(2 * mean)), .write)
     }
 
-    static func holder(_ n: Int) -> (ref: HolderRef, masked: String) {
+    /// Citizen `n` of the workload's pool (a valid ID number: born 1990-03-07, sequence `n`).
+    func holder(_ n: Int) throws -> (ref: HolderRef, masked: String) {
         let digits = "44030419900307" + String(format: "%03d", n % 1000)
         let number = digits + String(UnicodeScalar(ResidentID.checkCharacter(for: Array(digits.utf8)[...])))
-        let id = try! ResidentID(number, today: CivilDate(year: 2026, month: 6, day: 1)!)
+        let id = try ResidentID(number, today: CivilDate(year: 2026, month: 6, day: 1)!)
         return (HolderRef(id: id, key: holderKey), id.masked)
     }
 
@@ -215,7 +213,7 @@ extension Simulation {
         let live = nodes.indices.filter { nodes[$0].up }
         guard !live.isEmpty else { return }
         let node = nodes[live[Int(random.below(UInt64(live.count)))]]
-        let holder = Self.holder(Int(random.below(UInt64(config.holders))))
+        let holder = try holder(Int(random.below(UInt64(config.holders))))
         let today = CivilDate(unixMilliseconds: Int64(now), offsetSeconds: 8 * 3600)
         let held = try node.store.licenses(holder: holder.ref)
         let roll = random.below(100)
@@ -245,7 +243,7 @@ extension Simulation {
                 }
             }
         }
-        let results = try await node.store.author([event], signer: node.signer, catalog: Self.catalog,
+        let results = try await node.store.author([event], signer: node.signer, catalog: catalog,
                                                   physicalMilliseconds: now, today: today)
         if case .success = results[0] {
             summary.entriesWritten += 1

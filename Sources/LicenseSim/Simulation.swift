@@ -106,6 +106,9 @@ public final class Simulation {
     var trace: [UInt8] = Array("lx-sim-trace-v1".utf8)
     var traceFile: FileHandle?
     var healing = false
+    let catalog: Catalog
+    /// The network's holder key: every node derives the same holder refs.
+    let holderKey: HolderKey
 
     public init(_ config: Configuration, traceFile: FileHandle? = nil) throws {
         self.config = config
@@ -116,7 +119,9 @@ public final class Simulation {
         summary.nodes = config.nodes
         try FileManager.default.createDirectory(atPath: config.directory, withIntermediateDirectories: true)
         let names = Self.names(config.nodes)
-        let signers = names.map { IssuerSigner(origin: $0.id, key: try! SigningKey(seed: Sodium.blake2b256(Array("sim-\($0.id)".utf8)))) }
+        let signers = try names.map { IssuerSigner(origin: $0.id, key: try SigningKey(seed: Sodium.blake2b256(Array("sim-\($0.id)".utf8)))) }
+        catalog = try Catalog.bundled()
+        holderKey = try HolderKey(bytes: Array(repeating: 7, count: 32))
         for (index, name) in names.enumerated() {
             let store = try LedgerStore(path: config.directory + "/\(name.id).sqlite",
                                         identity: .init(nodeID: name.id, province: name.province))

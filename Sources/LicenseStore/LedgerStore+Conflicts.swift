@@ -19,10 +19,7 @@ extension LedgerStore {
     static func refoldHolder(_ holder: HolderRef, digest: inout StateDigest, _ db: Database) throws {
         let current = try LicenseRow.fetchRows(holder: holder, in: db)
         guard !current.isEmpty else { return }
-        let rows = current.map(\.row)
-        let entries = try Row.fetchAll(db, sql: """
-            SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
-            """, arguments: StatementArguments(rows)).map(Self.entry)
+        let entries = try Self.entries(licenseRows: current.map(\.row), db)
         let folded = HolderFold.fold(entries, distinct: true)
         let byID = Dictionary(current.map { ($0.state.id, $0) }) { a, _ in a }
         for state in folded.states {
@@ -47,6 +44,15 @@ extension LedgerStore {
                     conflict.second.origin, Int64(conflict.second.seq), conflict.second.kind.rawValue, conflict.result,
                 ])
         }
+    }
+
+    /// The entries of some license rows (a holder's): one prepared statement for the common
+    /// single license.
+    static func entries(licenseRows rows: [Int64], _ db: Database) throws -> [Entry] {
+        let statement = rows.count == 1
+            ? try db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?")
+            : try db.makeStatement(sql: "SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))")
+        return try Row.fetchAll(statement, arguments: StatementArguments(rows)).map(Self.entry)
     }
 
     static func conflicts(holder: HolderRef, _ db: Database) throws -> [LicenseConflict] {
@@ -101,10 +107,7 @@ extension LedgerStore {
             try pool.read { db in
                 guard let state = try LicenseRow.fetch(id, in: db)?.state else { return nil }
                 let rows = try LicenseRow.fetchRows(holder: state.holderRef, in: db).map(\.row)
-                let entries = try Row.fetchAll(db, sql: """
-                    SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
-                    """, arguments: StatementArguments(rows)).map(Self.entry)
-                return (state, entries)
+                return (state, try Self.entries(licenseRows: rows, db))
             }
         }
     }

@@ -193,7 +193,7 @@ extension LedgerStore {
             // at worst listed without being in the state, or the other way round: the next
             // decision sees both. A transaction per decision cost a fifth of its time.
             try pool.unsafeRead { db in
-                guard let (row, state) = try LicenseRow.fetch(id, in: db) else { return nil }
+                guard let state = try LicenseRow.fetch(id, in: db)?.state else { return nil }
                 // A license with one event depends on its issue alone, which its state describes.
                 let events: [RecognitionEvidence.SignedEvent]
                 if state.eventCount == 1 {
@@ -203,12 +203,7 @@ extension LedgerStore {
                 } else {
                     // Its lineage: events carried to it across a transfer live on the old license's row.
                     let rows = try LicenseRow.fetchRows(holder: state.holderRef, in: db).map(\.row)
-                    let entries = rows.count == 1
-                        ? try Row.fetchAll(db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?"),
-                                           arguments: [row]).map(Self.entry)
-                        : try Row.fetchAll(db, sql: """
-                            SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))
-                            """, arguments: StatementArguments(rows)).map(Self.entry)
+                    let entries = try Self.entries(licenseRows: rows, db)
                     events = RecognitionEvidence.SignedEvent.ordered(HolderFold.lineage(of: id, in: entries)
                         .map(RecognitionEvidence.SignedEvent.init))
                 }
