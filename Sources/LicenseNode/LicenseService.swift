@@ -396,7 +396,7 @@ public final class LicenseService: Sendable {
                                          otherEntry: $0.other.id.description,
                                          detectedAt: Timestamps.iso8601(milliseconds: $0.detectedMilliseconds))
                 },
-                recentRefusals: peerBoard.recentRefusals().prefix(PeerBoard.refusalsKept).map {
+                recentRefusals: peerBoard.recentRefusals().map {
                     RefusalDocument(at: Timestamps.iso8601(milliseconds: Int64(clamping: $0.atMilliseconds)), peer: $0.peer,
                                     code: $0.code, detail: $0.detail)
                 },

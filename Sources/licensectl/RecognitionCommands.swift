@@ -116,10 +116,12 @@ struct TrustPublish: AsyncParsableCommand {
     func run() async throws {
         try await reporting {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw CLIError("cannot read \(file)") }
-            guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
-                  let body = object["body"] as? String, let signature = object["signature"] as? String
-            else { throw CLIError("\(file) is not a certificate or revocation file ({\"type\", \"body\", \"signature\"})") }
-            let document = TrustDocument(type: object["type"] as? String, body: body, signature: signature)
+            // The node verifies it; here it is only read in its file form.
+            guard let signed = try? SignedDocument(jsonText: text) else {
+                throw CLIError("\(file) is not a certificate or revocation file ({\"type\", \"body\", \"signature\"})")
+            }
+            let document = TrustDocument(type: signed.type, body: Data(signed.body).base64EncodedString(),
+                                         signature: Data(signed.signature).base64EncodedString())
             let published: TrustPublished = try await connection.client().post("v1/trust", document)
             try connection.emit(published) { p in
                 "\(p.type.replacingOccurrences(of: "_", with: " ")) of key \(p.keyID): "

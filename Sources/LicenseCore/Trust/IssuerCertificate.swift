@@ -116,7 +116,7 @@ public struct IssuerCertificate: Sendable, Equatable {
 
     /// True when `milliseconds` lies in the validity window.
     public func isValid(at milliseconds: UInt64) -> Bool {
-        body.notBeforeMilliseconds <= milliseconds && milliseconds < body.notAfterMilliseconds
+        body.covers(milliseconds)
     }
 
     public func allows(licenseType: String) -> Bool {

@@ -163,7 +163,6 @@ public struct LicenseBundle: Sendable, Equatable {
         guard let state = HolderFold.fold(entries).states.first(where: { $0.id == licenseID }) else {
             throw .notThisLicense("the bundle has no entry that creates \(licenseID.text)")
         }
-        let folded = (state: state, skipped: [(Entry, LicenseEventError)]())
         let invalid = entries.filter { !verified($0) }
         let signatures: RecognitionEvidence.Signatures = invalid.isEmpty
             ? .verified(entries: entries.count)
@@ -196,11 +195,11 @@ public struct LicenseBundle: Sendable, Equatable {
         }
         let events = RecognitionEvidence.SignedEvent.ordered(entries.map(RecognitionEvidence.SignedEvent.init))
         let evidence = RecognitionEvidence(
-            license: folded.state, signatures: signatures, events: events, certificates: certificates,
+            license: state, signatures: signatures, events: events, certificates: certificates,
             revocations: Dictionary(revocations.map { ($0.body.keyID, $0.body) }) { a, _ in a },
             agreement: agreement, agreementSource: source, holds: holds,
             holdSource: "the bundle carries no equivocation proof against", today: today)
-        return (RecognitionRules.decide(evidence), folded.state)
+        return (RecognitionRules.decide(evidence), state)
     }
 }
 
