@@ -4,7 +4,9 @@ import Testing
 
 /// The simulator over the real sessions and stores: runs replay exactly, and networks
 /// broken by every fault it has converge after healing (docs/SIMULATION.md).
-@Suite struct SimulationTests {
+/// Serialized: each run is one busy task; forty at once would starve the cooperative pool
+/// that the real-TLS suites running beside them need for their timers.
+@Suite(.serialized) struct SimulationTests {
     static func run(seed: UInt64, nodes: Int = 3, seconds: UInt64 = 10, faults: Simulation.Faults = .all,
                     rate: Double = 10) async throws -> Simulation.Summary {
         let directory = Simulation.scratchDirectory() + "/lx-sim-test-\(UUID().uuidString)"
