@@ -23,7 +23,8 @@ final class TCPProxy: Sendable {
             }
     }
 
-    /// Drops (true) or passes (false) every byte from now on, in both directions.
+    /// Drops (true) or passes (false) every byte from now on, in both directions, and
+    /// (true) closes new connections at once.
     func blackhole(_ on: Bool) {
         forwarding.store(!on, ordering: .sequentiallyConsistent)
     }
@@ -38,6 +39,13 @@ final class TCPProxy: Sendable {
         try await server.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await client in inbound {
+                    // A black hole takes no new connections either: they are closed at once,
+                    // so a redial waits for the route to come back instead of stalling in a
+                    // handshake whose first bytes were dropped.
+                    guard forwarding.load(ordering: .sequentiallyConsistent) else {
+                        try? await client.channel.close()
+                        continue
+                    }
                     group.addTask { try? await self.relay(client) }
                 }
             }
