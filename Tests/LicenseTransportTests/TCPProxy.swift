@@ -82,3 +82,12 @@ final class TCPProxy: Sendable {
         }
     }
 }
+
+/// A flag set once, read from any task.
+final class Latch: Sendable {
+    private let value = Atomic(false)
+
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+}
