@@ -18,6 +18,9 @@ public final class LedgerStore: Sendable {
     /// The issuer keys, read once and kept until a key is added: every verified append
     /// needs them, and they change only when a key is registered or certified.
     let keyCache = GenerationCache<[String: IssuerKeyRecord]>()
+    /// Changes whenever the issuer keys do (a certificate learned, a key registered): an
+    /// entry held back for want of a key may be acceptable now.
+    public var issuerKeysGeneration: Int { keyCache.generation }
     /// Certificates, revocations and agreements, for recognition decisions: every decision
     /// needs them, and they change rarely.
     let trustCache = GenerationCache<TrustSnapshot>()
@@ -535,6 +538,9 @@ public final class LedgerStore: Sendable {
 /// the commit.
 final class GenerationCache<Value: Sendable>: Sendable {
     private let state = Mutex<(generation: Int, value: Value?)>((0, nil))
+
+    /// Bumped by every invalidation: a reader that saw one value can tell it changed.
+    var generation: Int { state.withLock { $0.generation } }
 
     func value(load: () throws -> Value) rethrows -> Value {
         let (generation, cached) = state.withLock { ($0.generation, $0.value) }

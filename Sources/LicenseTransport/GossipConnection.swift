@@ -35,7 +35,8 @@ struct GossipConnection {
         case equivocation([Entry])
         /// Trust material this node just learned, to relay to the peer.
         case trust(certificates: [SyncFrame.SignedBytes], revocations: [SyncFrame.SignedBytes])
-        case appended(batch: UInt64, Result<SyncSession.AppendResult, any Error>, entries: Int)
+        /// `keysGeneration`: the store's issuer keys generation before the append looked up keys.
+        case appended(batch: UInt64, Result<SyncSession.AppendResult, any Error>, entries: Int, keysGeneration: Int)
     }
 
     let store: LedgerStore
@@ -166,6 +167,11 @@ struct GossipConnection {
                             status.lastError = reason.description
                         }
                     }
+                    // Entries held back for want of an issuer key, and the keys' generation
+                    // they were looked up in: once the keys change (a certificate learned on
+                    // any session), the peer is asked for them again. Without this, a batch
+                    // appended while its certificate was being stored waits for anti-entropy.
+                    var heldBackWithKeys: Int?
                     // Signature checks started ahead of their batch's append.
                     var checking: [UInt64: Task<LedgerStore.CheckedBatch, any Error>] = [:]
                     let heads = try store.heads()
@@ -188,9 +194,14 @@ struct GossipConnection {
                             pending += session.handle(.localVectorChanged(vector))
                         case .tick:
                             pending += session.handle(.tick(nowMilliseconds: clock()))
+                            var keysChanged = false
+                            if let generation = heldBackWithKeys, store.issuerKeysGeneration != generation {
+                                heldBackWithKeys = nil
+                                keysChanged = true
+                            }
                             if let reason = control.takeClose() {
                                 pending += session.failFromTransport(reason)
-                            } else if control.takeAnnounce() {
+                            } else if control.takeAnnounce() || keysChanged {
                                 pending += try announce(&session)
                             }
                         case .announce:
@@ -201,8 +212,9 @@ struct GossipConnection {
                             // Relayed once the session is established; before that, the
                             // whole set goes out at establishment anyway.
                             if peerID != nil { pending.append(.send(.trust(certificates: certificates, revocations: revocations))) }
-                        case let .appended(batch, outcome, count):
+                        case let .appended(batch, outcome, count, keysGeneration):
                             let result = try outcome.get()
+                            if case .heldBack = result { heldBackWithKeys = min(heldBackWithKeys ?? keysGeneration, keysGeneration) }
                             if let peerID, case .stored = result {
                                 board.update(peerID, now: clock()) { $0.entriesIn += UInt64(count) }
                             }
@@ -247,6 +259,7 @@ struct GossipConnection {
                                 group.addTask {
                                     let outcome: Result<SyncSession.AppendResult, any Error>
                                     let started = ContinuousClock.now
+                                    let keysGeneration = store.issuerKeysGeneration
                                     do {
                                         let checked = if let early { try await early.value } else { try await store.checkSignatures(entries) }
                                         outcome = .success(try await append(checked))
@@ -262,7 +275,7 @@ struct GossipConnection {
                                     case .failure:
                                         break
                                     }
-                                    await inputs.send(.appended(batch: batch, outcome, entries: entries.count))
+                                    await inputs.send(.appended(batch: batch, outcome, entries: entries.count, keysGeneration: keysGeneration))
                                 }
                             case let .established(peer):
                                 logger[metadataKey: "peer.id"] = "\(peer.nodeID)"

@@ -14,6 +14,7 @@ struct SimCommand: AsyncParsableCommand {
     @Option(help: "Virtual seconds of the fault phase, e.g. 60 or 600s.") var duration = "60s"
     @Option(help: "Faults: all or none.") var faults = "all"
     @Option(help: "License events written per virtual second across the network.") var rate = 20.0
+    @Option(help: "Citizens the workload draws holders from (few: events meet on them).") var holders = 40
     @Option(help: "Write the event trace to this file.") var trace: String?
 
     func run() async throws {
@@ -28,6 +29,7 @@ struct SimCommand: AsyncParsableCommand {
         config.seed = seed
         config.faultSeconds = seconds
         config.writesPerSecond = rate
+        config.holders = holders
         switch faults {
         case "all": config.faults = .all
         case "none": config.faults = .none
