@@ -1,26 +1,46 @@
 import Foundation
 import LicenseCore
-import LicenseStore
+@_spi(Testing) import LicenseStore
 import LicenseSync
 import LicenseTransport
 
 /// A deterministic simulation of a network of provinces: the real `SyncSession` state
 /// machines and real `LedgerStore` databases, driven in one task by a virtual clock and a
-/// seeded random source, over a network model that delays frames, breaks connections,
-/// partitions nodes and crashes them. The same seed replays the same run, event for event
+/// seeded random source, over a network model that loses, duplicates, reorders and delays
+/// frames, partitions nodes, crashes, pauses, wipes and rolls them back, skews their
+/// clocks, and lets one of them lie. The same seed replays the same run, event for event
 /// (the trace hash proves it). See docs/SIMULATION.md.
 public final class Simulation {
+    /// Every fault can be switched on its own. `all` is what `--faults all` runs.
     public struct Faults: Sendable, Equatable {
         /// Chance that a frame's connection breaks instead of delivering it (a lost segment
         /// TCP gives up on, a reset, a dead route): both sessions end, the link redials later.
         public var loss = 0.0
-        /// Random partitions into two sides, for a random while, during the fault phase.
-        public var partitions = false
-        /// Nodes crash (their sessions and everything in flight to them are lost; what their
-        /// ledger committed survives) and restart later.
-        public var crashes = false
+        /// Chance that a frame is delivered twice.
+        public var duplication = 0.0
+        /// Chance that a frame overtakes the frames sent before it on its connection.
+        public var reordering = 0.0
         /// Frame delay: a base plus a random extra, in milliseconds.
         public var delayMilliseconds: ClosedRange<UInt64> = 1...20
+        /// Partitions during the fault phase: two random sides, a minority cut off, links
+        /// that carry one direction only, a ring cut into arcs, a flapping link.
+        public var partitions = false
+        /// Nodes crash (their sessions and everything in flight to them are lost; what their
+        /// ledger committed survives) and restart later, reopening their ledger.
+        public var crashes = false
+        /// Nodes stop for up to 90 s (a long pause, a stopped VM): frames wait for them,
+        /// and peers may time them out.
+        public var pauses = false
+        /// Clocks start skewed by up to 2 minutes and jump, forwards and backwards, by up to
+        /// 30 minutes.
+        public var clocks = false
+        /// A crashed node sometimes comes back with an empty disk.
+        public var wipes = false
+        /// A crashed node sometimes comes back with the backup taken early in the run.
+        public var oldLedgers = false
+        /// The last node lies: its issuer key runs on two machines that write independently
+        /// (equivocation), and it sends entries with forged signatures and replays old ones.
+        public var malicious = false
 
         public init() {}
 
@@ -29,11 +49,58 @@ public final class Simulation {
         public static var all: Faults {
             var faults = Faults()
             faults.loss = 0.02
+            faults.duplication = 0.005
+            faults.reordering = 0.005
+            faults.delayMilliseconds = 1...200
             faults.partitions = true
             faults.crashes = true
-            faults.delayMilliseconds = 1...200
+            faults.pauses = true
+            faults.clocks = true
+            faults.wipes = true
+            faults.oldLedgers = true
+            faults.malicious = true
             return faults
         }
+
+        /// The names `--faults` takes, each switching one fault on at its `all` setting.
+        public static let names = ["loss", "duplication", "reordering", "delay", "partitions", "crashes", "pauses",
+                                   "clocks", "wipes", "old-ledgers", "malicious"]
+
+        /// `all`, `none`, or a comma-separated list of `names`.
+        public init(parsing text: String) throws(SimulationError) {
+            switch text {
+            case "all": self = .all
+            case "none": self = .none
+            default:
+                self = .none
+                let all = Faults.all
+                for name in text.split(separator: ",").map(String.init) {
+                    switch name {
+                    case "loss": loss = all.loss
+                    case "duplication": duplication = all.duplication
+                    case "reordering": reordering = all.reordering
+                    case "delay": delayMilliseconds = all.delayMilliseconds
+                    case "partitions": partitions = true
+                    case "crashes": crashes = true
+                    case "pauses": pauses = true
+                    case "clocks": clocks = true
+                    case "wipes": wipes = true
+                    case "old-ledgers": oldLedgers = true
+                    case "malicious": malicious = true
+                    default:
+                        throw .badConfiguration("unknown fault '\(name)': expected all, none, or a list of \(Faults.names.joined(separator: ", "))")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A fault at a fixed time: the named scenarios.
+    public enum ScriptedFault: Sendable, Equatable {
+        /// Cuts these nodes off from the rest until the heal.
+        case isolate(nodes: [Int])
+        /// Crashes the node, wipes its disk, and restarts it after `downSeconds`.
+        case wipe(node: Int, downSeconds: UInt64)
     }
 
     public struct Configuration: Sendable {
@@ -46,14 +113,23 @@ public final class Simulation {
         /// License events written per virtual second, across the network, in the fault phase.
         public var writesPerSecond = 20.0
         public var faults = Faults.all
+        /// Faults at fixed virtual seconds into the run, besides the random ones.
+        public var script: [(seconds: UInt64, fault: ScriptedFault)] = []
         /// Citizens the workload draws holders from: few, so that events meet on them.
         public var holders = 40
         /// Where the nodes' ledgers live (removed afterwards).
         public var directory: String
+        /// The canary: every store merges events in arrival order, a broken rule the
+        /// invariants must catch. Tests only.
+        @_spi(Testing) public var brokenMergeRule = false
 
         public init(directory: String) {
             self.directory = directory
         }
+
+        /// The node that lies when `faults.malicious` is on (the last; none in networks of
+        /// fewer than three, where no honest pair would be left to compare).
+        var maliciousNode: Int? { faults.malicious && nodes >= 3 ? nodes - 1 : nil }
     }
 
     public struct Summary: Sendable {
@@ -61,12 +137,24 @@ public final class Simulation {
         public var nodes = 0
         public var entriesWritten = 0
         public var writesRefused = 0
+        /// Writes a wiped or rolled-back node held back until it had its own entries again.
+        public var writesDeferred = 0
         public var framesDelivered = 0
         public var entriesAppended = 0
         public var entriesRefused = 0
         public var connectionsBroken = 0
+        public var framesDuplicated = 0
+        public var framesReordered = 0
         public var partitions = 0
         public var crashes = 0
+        public var pauses = 0
+        public var clockJumps = 0
+        public var wipes = 0
+        public var rollbacks = 0
+        public var forgeries = 0
+        public var replays = 0
+        /// Origins every honest node flagged for equivocation.
+        public var equivocatingOrigins: [String] = []
         public var events = 0
         public var conflicts = 0
         public var convergedAfterHealMilliseconds: UInt64 = 0
@@ -75,6 +163,14 @@ public final class Simulation {
         public var traceHash = ""
         /// The first invariant that failed, if any.
         public var failure: String?
+
+        public init() {}
+
+        /// Faults injected, of every kind.
+        public var faultsInjected: Int {
+            connectionsBroken + framesDuplicated + framesReordered + partitions + crashes + pauses + clockJumps
+                + wipes + rollbacks + forgeries + replays
+        }
     }
 
     /// Where simulated ledgers go: memory-backed /dev/shm when there is one (a simulated
@@ -106,11 +202,26 @@ public final class Simulation {
     var trace: [UInt8] = Array("lx-sim-trace-v1".utf8)
     var traceFile: FileHandle?
     var healing = false
+    var lastConvergenceCheck: UInt64 = 0
     let catalog: Catalog
     /// The network's holder key: every node derives the same holder refs.
     let holderKey: HolderKey
+    /// Every node's issuer key, by key id: what the invariants check signatures against.
+    var keys: [String: (origin: String, key: PublicKey)] = [:]
+    /// Entries whose signature the invariant checker has verified (an id covers body and
+    /// signature, so one check holds on every node).
+    var verified: Set<EntryID> = []
+    /// Per origin, the highest seq some node held that was not wiped or rolled back since:
+    /// none of it may be missing after the heal.
+    var networkHeld = VersionVector()
 
     public init(_ config: Configuration, traceFile: FileHandle? = nil) throws {
+        guard (2...Province.all.count).contains(config.nodes) else {
+            throw SimulationError.badConfiguration("nodes must be 2–\(Province.all.count), got \(config.nodes)")
+        }
+        guard (0...0.3).contains(config.faults.loss) else {
+            throw SimulationError.badConfiguration("loss must be 0–0.3, got \(config.faults.loss)")
+        }
         self.config = config
         random = SplitMix(seed: config.seed)
         start = now
@@ -120,15 +231,15 @@ public final class Simulation {
         try FileManager.default.createDirectory(atPath: config.directory, withIntermediateDirectories: true)
         let names = Self.names(config.nodes)
         let signers = try names.map { IssuerSigner(origin: $0.id, key: try SigningKey(seed: Sodium.blake2b256(Array("sim-\($0.id)".utf8)))) }
+        for signer in signers { keys[signer.keyID] = (signer.origin, signer.key.publicKey) }
         catalog = try Catalog.bundled()
         holderKey = try HolderKey(bytes: Array(repeating: 7, count: 32))
         for (index, name) in names.enumerated() {
-            let store = try LedgerStore(path: config.directory + "/\(name.id).sqlite",
-                                        identity: .init(nodeID: name.id, province: name.province))
-            for signer in signers {
-                try store.registerIssuerKey(keyID: signer.keyID, origin: signer.origin, publicKey: signer.key.publicKey)
-            }
-            nodes.append(SimNode(index: index, id: name.id, province: name.province, signer: signers[index], store: store))
+            let node = SimNode(index: index, id: name.id, province: name.province, signer: signers[index],
+                               directory: config.directory)
+            node.store = try openStore(node, file: node.ledgerPath)
+            if config.faults.clocks { node.clockOffset = Int64(random.below(240_001)) - 120_000 }
+            nodes.append(node)
         }
         // A connected mesh: a ring, plus random chords.
         for a in 0..<config.nodes {
@@ -138,36 +249,74 @@ public final class Simulation {
         }
     }
 
+    /// Opens (or creates) a node's ledger file, with every node's key registered as the
+    /// network's certificates would.
+    func openStore(_ node: SimNode, file: String) throws -> LedgerStore {
+        let identity = LedgerStore.Identity(nodeID: node.id, province: node.province)
+        let store = config.brokenMergeRule
+            ? try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node), brokenMergeRule: .arrivalOrder)
+            : try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node))
+        for (keyID, key) in keys.sorted(by: { $0.key < $1.key }) {
+            try store.registerIssuerKey(keyID: keyID, origin: key.origin, publicKey: key.key)
+        }
+        return store
+    }
+
+    /// The node's wall clock: the virtual time plus its skew.
+    func clock(of node: SimNode) -> UInt64 {
+        UInt64(clamping: Int64(clamping: now) + node.clockOffset)
+    }
+
     // MARK: - Running
 
     public func run() async throws -> Summary {
+        defer { for node in nodes { node.close() } }
         for index in links.indices { schedule(at: now + random.below(100), .connect(link: index)) }
         for node in nodes.indices { schedule(at: now + 1000 + random.below(1000), .tick(node: node)) }
         scheduleNextWrite()
-        if config.faults.partitions { schedule(at: now + 5_000 + random.below(10_000), .partition) }
-        if config.faults.crashes { schedule(at: now + 5_000 + random.below(10_000), .crash(node: Int(random.below(UInt64(nodes.count))))) }
-        schedule(at: start + config.faultSeconds * 1000, .heal)
+        let faults = config.faults
+        let seconds = config.faultSeconds * 1000
+        if faults.partitions { schedule(at: now + 5_000 + random.below(10_000), .partition) }
+        if faults.crashes || faults.wipes || faults.oldLedgers { schedule(at: now + 5_000 + random.below(10_000), .crash(node: Int(random.below(UInt64(nodes.count))))) }
+        if faults.pauses { schedule(at: now + 3_000 + random.below(seconds / 2 + 1), .pause(node: Int(random.below(UInt64(nodes.count))))) }
+        if faults.clocks { schedule(at: now + 2_000 + random.below(10_000), .clockJump(node: Int(random.below(UInt64(nodes.count))))) }
+        if faults.oldLedgers {
+            for node in nodes.indices { schedule(at: now + 2_000 + random.below(3_000), .backup(node: node)) }
+        }
+        if faults.malicious, config.maliciousNode != nil { schedule(at: now + 2_000 + random.below(seconds / 3 + 1), .split) }
+        for (at, fault) in config.script { schedule(at: start + at * 1000, .scripted(fault)) }
+        schedule(at: start + seconds, .heal)
         while let (time, event) = queue.pop() {
             now = time
             summary.events += 1
             try await handle(event)
             if summary.failure != nil { break }
-            if healing, try converged() {
-                summary.convergedAfterHealMilliseconds = now - (start + config.faultSeconds * 1000)
-                break
+            // Convergence is checked every 100 virtual ms, not after every event: reading
+            // every node's digests is the dearest thing the loop does.
+            if healing, now >= lastConvergenceCheck + 100 {
+                lastConvergenceCheck = now
+                if try converged() {
+                    summary.convergedAfterHealMilliseconds = now - (start + seconds)
+                    try checkNothingLost()
+                    break
+                }
             }
             if now > start + (config.faultSeconds + config.healSecondsMax) * 1000 {
-                summary.failure = "the network did not converge within \(config.healSecondsMax) s of healing"
+                fail("the network did not converge within \(config.healSecondsMax) s of healing: \(try divergence())")
                 break
             }
         }
-        if summary.failure == nil, !healing { summary.failure = "the run ended before healing" }
-        summary.conflicts = try nodes[0].store.conflicts().count
-        summary.ledgerDigest = try nodes[0].store.ledgerDigest()
-        summary.stateDigest = try nodes[0].store.stateDigest()
+        if summary.failure == nil, !healing { fail("the run ended before healing") }
+        let reference = nodes[honest[0]].store!
+        summary.conflicts = try reference.conflicts().count
+        summary.ledgerDigest = try reference.ledgerDigest(excluding: Set(summary.equivocatingOrigins))
+        summary.stateDigest = try reference.stateDigest()
         summary.traceHash = Hex.encode(Sodium.blake2b256(trace))
         return summary
     }
+
+    /// The nodes whose word the invariants compare: all but the liar.
+    var honest: [Int] { nodes.indices.filter { $0 != config.maliciousNode } }
 
     func schedule(at time: UInt64, _ event: SimEvent) {
         queue.push(time, event)
@@ -184,40 +333,163 @@ public final class Simulation {
         record("FAIL \(invariant)")
     }
 
-    /// Every live node holds the same entries and computed the same states and conflicts.
+    // MARK: - Invariants
+
+    /// Every live honest node holds the same entries of every honest origin, has flagged
+    /// every origin that equivocated, and (when none did) computed the same states and
+    /// conflicts.
     func converged() throws -> Bool {
-        guard nodes.allSatisfy(\.up) else { return false }
-        let first = try nodes[0].store.ledgerDigest()
-        for node in nodes.dropFirst() where try node.store.ledgerDigest() != first { return false }
-        let state = try nodes[0].store.stateDigest()
-        let conflicts = try nodes[0].store.conflicts()
-        for node in nodes.dropFirst() {
+        guard nodes.allSatisfy({ $0.up && $0.pausedUntil <= now }) else { return false }
+        let flagged = try equivocatingOrigins()
+        for index in honest {
+            let held = Set(try nodes[index].store.equivocations().map(\.origin))
+            if held != flagged { return false }
+        }
+        let first = try nodes[honest[0]].store.ledgerDigest(excluding: flagged)
+        for index in honest.dropFirst() where try nodes[index].store.ledgerDigest(excluding: flagged) != first { return false }
+        summary.equivocatingOrigins = flagged.sorted()
+        // Branches of an equivocating origin differ from node to node, and so do the
+        // states built on them: states are compared when no origin equivocated.
+        guard flagged.isEmpty else { return true }
+        let reference = nodes[honest[0]]
+        let state = try reference.store.stateDigest()
+        let conflicts = try reference.store.conflicts()
+        for index in honest.dropFirst() {
+            let node = nodes[index]
             if try node.store.stateDigest() != state || node.store.conflicts() != conflicts {
-                fail("nodes \(nodes[0].id) and \(node.id) hold the same entries but computed different states or conflicts")
+                fail("nodes \(reference.id) and \(node.id) hold the same entries but computed different states or conflicts")
                 return false
             }
         }
         return true
     }
+
+    /// Origins that signed two entries at one seq: every one some honest node holds a
+    /// proof for, and the liar's if its two machines' ledgers forked.
+    func equivocatingOrigins() throws -> Set<String> {
+        var origins = Set<String>()
+        for index in honest { origins.formUnion(try nodes[index].store.equivocations().map(\.origin)) }
+        if let liar = config.maliciousNode, let twin = nodes[liar].twin {
+            let node = nodes[liar]
+            let a = try node.store.versionVector()[node.id], b = try twin.versionVector()[node.id]
+            let common = min(a, b)
+            if common > 0,
+               try node.store.storedEntries(origin: node.id, after: common - 1, limit: 1, bytesMax: .max)
+                != twin.storedEntries(origin: node.id, after: common - 1, limit: 1, bytesMax: .max) {
+                origins.insert(node.id)
+            }
+        }
+        return origins
+    }
+
+    /// After convergence: every entry some node held (and did not lose to a wipe or a
+    /// rollback of the only node that held it) is held by every honest node.
+    func checkNothingLost() throws {
+        let flagged = Set(summary.equivocatingOrigins)
+        for index in honest {
+            let vector = try nodes[index].store.versionVector()
+            for (origin, seq) in networkHeld.seqs where !flagged.contains(origin) && vector[origin] < seq {
+                fail("\(origin)#\(seq) was held by a node and is missing at \(nodes[index].id) after the heal (it holds #\(vector[origin]))")
+                return
+            }
+        }
+    }
+
+    /// What differs when a run does not converge, for the failure message.
+    func divergence() throws -> String {
+        let down = nodes.filter { !$0.up }.map(\.id)
+        if !down.isEmpty { return "nodes still down: \(down)" }
+        let flagged = try equivocatingOrigins()
+        var groups: [String: [String]] = [:]
+        for index in honest {
+            let store = nodes[index].store!
+            let vector = try store.versionVector().seqs.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+            let flags = try store.equivocations().map(\.origin).sorted()
+            let digest = try store.ledgerDigest(excluding: flagged).prefix(8)
+            groups["[\(vector)] flags \(flags) digest \(digest)", default: []].append(nodes[index].id)
+        }
+        return "equivocating \(flagged.sorted()); " + groups.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: "; ")
+    }
+
+    /// No node stores an entry without a valid signature from a known key.
+    func checkSigned(_ entry: Entry, at node: SimNode) {
+        guard !verified.contains(entry.id) else { return }
+        guard let key = keys[entry.body.keyID], key.origin == entry.body.origin, entry.hasValidSignature(by: key.key) else {
+            fail("\(node.id) stored \(entry.body.origin)#\(entry.body.seq) without a valid signature from a certified key")
+            return
+        }
+        verified.insert(entry.id)
+    }
+
+    /// No acknowledged entry disappears: a ledger's vector never goes down (a wiped or
+    /// rolled-back ledger starts over, on purpose).
+    func checkMonotone(_ node: SimNode, twin: Bool, _ vector: VersionVector) {
+        let acknowledged = twin ? node.twinAcknowledged : node.acknowledged
+        for (origin, seq) in acknowledged.seqs where vector[origin] < seq {
+            fail("\(node.id)'s vector went down for \(origin): \(seq) → \(vector[origin])")
+        }
+        if twin { node.twinAcknowledged = acknowledged.merging(vector) } else { node.acknowledged = acknowledged.merging(vector) }
+        // What the liar holds may never be passed on: only honest nodes' holdings count.
+        if node.index != config.maliciousNode { networkHeld = networkHeld.merging(vector) }
+    }
 }
 
-/// One simulated node: its ledger survives a crash; its sessions do not.
+public enum SimulationError: Error, Equatable, CustomStringConvertible {
+    case badConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case let .badConfiguration(detail): "bad simulation configuration: \(detail)"
+        }
+    }
+}
+
+/// One simulated node. Its ledger survives a crash (the file is reopened) unless the disk
+/// is wiped or rolled back; its sessions do not.
 final class SimNode {
     let index: Int
     let id: String
     let province: String
     let signer: IssuerSigner
-    let store: LedgerStore
+    let directory: String
+    var store: LedgerStore!
+    /// The liar's second machine, writing with the same key, and the links it serves.
+    var twin: LedgerStore?
+    var twinLinks: Set<Int> = []
+    /// Bumped by a wipe or a rollback: the ledger lives in a new file.
+    var incarnation = 0
     var up = true
-    /// The highest vector this node acknowledged: it must never go down.
+    var pausedUntil: UInt64 = 0
+    var clockOffset: Int64 = 0
+    var ticks = 0
+    /// Wiped or rolled back: the node writes nothing until it has heard from every peer
+    /// (its entries reached the network through them) and holds again every entry of its
+    /// own that they hold, or it would sign new entries at seqs it already used.
+    var recovering = false
+    /// Links whose session was established since the node came back.
+    var heardOn: Set<Int> = []
+    /// A backup taken early in the run, for a rollback.
+    var backup: String?
+    /// The highest vector each ledger acknowledged: it must never go down.
     var acknowledged = VersionVector()
+    var twinAcknowledged = VersionVector()
+    /// The hybrid clock of the last entry each ledger wrote: it must go up.
+    var lastWritten: HybridTimestamp?
+    var twinLastWritten: HybridTimestamp?
 
-    init(index: Int, id: String, province: String, signer: IssuerSigner, store: LedgerStore) {
+    init(index: Int, id: String, province: String, signer: IssuerSigner, directory: String) {
         self.index = index
         self.id = id
         self.province = province
         self.signer = signer
-        self.store = store
+        self.directory = directory
+    }
+
+    var ledgerPath: String { directory + "/\(id).\(incarnation).sqlite" }
+
+    func close() {
+        store = nil
+        twin = nil
     }
 }
 
@@ -229,16 +501,25 @@ struct Link {
     var epoch = 0
     var connected = false
     var cut = false
+    /// Per direction (0: a → b, 1: b → a): until when frames sent that way are held up,
+    /// the connection staying open (an asymmetric partition).
+    var deafUntil: [UInt64] = [0, 0]
     var dialer: SyncSession?
     var acceptor: SyncSession?
     var decoders: [FrameDecoder] = [FrameDecoder(), FrameDecoder()]
-    /// Per direction (0: a → b, 1: b → a), when the last frame is delivered: TCP keeps order.
+    /// Cut by a scripted fault: only the heal mends it.
+    var pinned = false
+    /// Per direction, when the last frame is delivered: TCP keeps order.
     var lastDelivery: [UInt64] = [0, 0]
+    /// Both sides established (Hello and vector exchanged) on this connection.
+    var established = [false, false]
 
     init(a: Int, b: Int) {
         self.a = a
         self.b = b
     }
+
+    func session(atB: Bool) -> SyncSession? { atB ? acceptor : dialer }
 }
 
 enum SimEvent {
@@ -248,8 +529,14 @@ enum SimEvent {
     case write
     case partition
     case mend
+    case flap(link: Int, remaining: Int)
     case crash(node: Int)
-    case restart(node: Int)
+    case restart(node: Int, wipe: Bool, rollback: Bool)
+    case pause(node: Int)
+    case clockJump(node: Int)
+    case backup(node: Int)
+    case split
+    case scripted(Simulation.ScriptedFault)
     case heal
 }
 
@@ -313,6 +600,6 @@ public struct SplitMix: Sendable {
     }
 
     mutating func chance(_ p: Double) -> Bool {
-        Double(next() >> 11) / Double(1 << 53) < p
+        p > 0 && Double(next() >> 11) / Double(1 << 53) < p
     }
 }

@@ -237,6 +237,10 @@ extension LedgerStore {
         let insert = try db.cachedStatement(sql: """
             INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
             """)
+        if mergeRule == .arrivalOrder {
+            try storeInArrivalOrder(entry, insert: insert, digest: &digest, db: db)
+            return
+        }
         let licenseID = entry.licenseID
         guard entry.body.event.createsLicense else {
             // A later event: refold its license's holder, or wait for the license.
@@ -280,6 +284,35 @@ extension LedgerStore {
                 """), arguments: [LicenseRow.holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType, row]) ?? false
         }
         if refold { try Self.refoldHolder(state.holderRef, digest: &digest, db) }
+    }
+
+    /// The canary's broken merge rule: each event is applied to the stored views as it
+    /// arrives, and whatever does not apply is dropped, so concurrent events end up in
+    /// whichever order they reached this node.
+    private func storeInArrivalOrder(_ entry: Entry, insert: Statement, digest: inout StateDigest, db: Database) throws {
+        func change(_ old: LicenseState, row: Int64, to new: LicenseState) throws {
+            digest.subtract(StateDigest.hash(old))
+            digest.add(StateDigest.hash(new))
+            try LicenseRow.update(new, row: row, in: db)
+        }
+        var row: Int64 = 0
+        if entry.body.event.createsLicense {
+            let state = try LicenseState(issuing: entry)
+            row = try LicenseRow.insert(state, in: db)
+            digest.add(StateDigest.hash(state))
+            if case let .transfer(transfer) = entry.body.event, let (oldRow, old) = try LicenseRow.fetch(transfer.licenseID, in: db),
+               let superseded = try? old.superseded(by: transfer, author: entry.body.origin, successor: entry.licenseID,
+                                                    at: entry.body.hlc) {
+                try change(old, row: oldRow, to: superseded)
+            }
+        } else if let (found, state) = try LicenseRow.fetch(entry.licenseID, in: db) {
+            row = found
+            if let applied = try? state.applying(entry.body.event, author: entry.body.origin, at: entry.body.hlc) {
+                try change(state, row: found, to: applied)
+            }
+        }
+        try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
+                                       Data(entry.bodyBytes), Data(entry.signature)])
     }
 
     /// Records that `entry` waits for license `id`, which has not arrived.

@@ -53,9 +53,35 @@ public final class LedgerStore: Sendable {
     /// `physicalMilliseconds`, when given, seeds the hybrid clock only from chain heads
     /// within the tolerated skew of it, so a far-future reading received earlier cannot
     /// drag this node's clock after a restart.
-    public init(path: String, identity: Identity? = nil, readOnly: Bool = false,
-                physicalMilliseconds: UInt64? = nil) throws(StoreError) {
+    public convenience init(path: String, identity: Identity? = nil, readOnly: Bool = false,
+                            physicalMilliseconds: UInt64? = nil) throws(StoreError) {
+        try self.init(path: path, identity: identity, readOnly: readOnly, physicalMilliseconds: physicalMilliseconds,
+                      mergeRule: .causal)
+    }
+
+    /// How a later event of a license is merged into its view. `causal` is the product's
+    /// rule: the holder's licenses are folded again in causal order (docs/CONFLICTS.md).
+    /// `arrivalOrder` applies each event to the stored view as it arrives, ignoring
+    /// concurrency: a deliberately broken rule that the simulator's canary test must catch.
+    /// Only code that imports the store with `@_spi(Testing)` can choose it.
+    @_spi(Testing) public enum MergeRule: Sendable {
+        case causal
+        case arrivalOrder
+    }
+
+    let mergeRule: MergeRule
+
+    /// A store that merges with `mergeRule`: for the simulator's canary test only.
+    @_spi(Testing) public convenience init(path: String, identity: Identity?, physicalMilliseconds: UInt64? = nil,
+                                           brokenMergeRule mergeRule: MergeRule) throws(StoreError) {
+        try self.init(path: path, identity: identity, readOnly: false, physicalMilliseconds: physicalMilliseconds,
+                      mergeRule: mergeRule)
+    }
+
+    private init(path: String, identity: Identity?, readOnly: Bool, physicalMilliseconds: UInt64?,
+                 mergeRule: MergeRule) throws(StoreError) {
         self.path = path
+        self.mergeRule = mergeRule
         var config = Configuration()
         config.readonly = readOnly
         config.label = "ledger"
@@ -403,7 +429,9 @@ public final class LedgerStore: Sendable {
     /// A digest of the entries held: BLAKE2b-256 over, for each origin in order,
     /// `origin || 0x00 || head seq (8 bytes, big-endian) || head id`. Each head id
     /// commits to its whole chain, so two nodes with equal digests hold the same entries.
-    public func ledgerDigest() throws(StoreError) -> String {
+    /// `excluding`: origins left out (the simulator compares honest nodes without the
+    /// origins flagged for equivocation, whose branches differ from node to node).
+    public func ledgerDigest(excluding excluded: Set<String> = []) throws(StoreError) -> String {
         let heads = try run {
             try pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT origin, head_seq, head_id FROM origins ORDER BY origin").map { row in
@@ -412,13 +440,24 @@ public final class LedgerStore: Sendable {
             }
         }
         var input: [UInt8] = Array("lx-ledger-digest-v1".utf8)
-        for head in heads {
+        for head in heads where !excluded.contains(head.origin) {
             input += Array(head.origin.utf8)
             input.append(0)
             input += withUnsafeBytes(of: head.seq.bigEndian, Array.init)
             input += [UInt8](head.id)
         }
         return Hex.encode(Sodium.blake2b256(input))
+    }
+
+    /// Copies the ledger, consistently and while it is in use, into a new database at
+    /// `path` (SQLite's online backup): what an operator's backup holds, and what the
+    /// simulator restores a node from.
+    public func backup(to path: String) throws(StoreError) {
+        try run {
+            let target = try DatabaseQueue(path: path)
+            try pool.backup(to: target)
+            try target.close()
+        }
     }
 
     public func license(_ id: LicenseID) throws(StoreError) -> LicenseState? {

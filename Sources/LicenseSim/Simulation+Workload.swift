@@ -1,0 +1,102 @@
+import Foundation
+import LicenseCore
+import LicenseStore
+import LicenseSync
+
+/// The workload: license events written at random live nodes through the store's
+/// authoring path, on a small pool of citizens so that events meet.
+extension Simulation {
+    func scheduleNextWrite() {
+        let mean = 1000.0 / max(config.writesPerSecond, 0.001)
+        schedule(at: now + 1 + random.below(UInt64(2 * mean)), .write)
+    }
+
+    /// Citizen `n` of the workload's pool: a valid ID number, born on 7 March of a year
+    /// that changes every thousand citizens, sequence `n`.
+    func holder(_ n: Int) throws -> (ref: HolderRef, masked: String) {
+        let digits = "440304" + String(1950 + (n / 1000) % 60) + "0307" + String(format: "%03d", n % 1000)
+        let number = digits + String(UnicodeScalar(ResidentID.checkCharacter(for: Array(digits.utf8)[...])))
+        let id = try ResidentID(number, today: CivilDate(year: 2026, month: 6, day: 1)!)
+        return (HolderRef(id: id, key: holderKey), id.masked)
+    }
+
+    /// A wiped or rolled-back node may write again once it has heard from every peer since
+    /// it came back (its own entries left it through them) and no peer it hears from holds
+    /// more of its own entries than it does.
+    func caughtUp(_ node: SimNode) throws -> Bool {
+        let own = try node.store.versionVector()[node.id]
+        for link in links.indices where links[link].a == node.index || links[link].b == node.index {
+            guard node.heardOn.contains(link) else { return false }
+            let atB = links[link].b == node.index
+            if links[link].established[atB ? 1 : 0], let session = links[link].session(atB: atB), session.peerVector[node.id] > own {
+                return false
+            }
+        }
+        return true
+    }
+
+    /// One local write at a random live node: an issue, a change of one of its licenses,
+    /// or a transfer of another province's license to it.
+    func write() async throws {
+        let live = nodes.indices.filter { nodes[$0].up && nodes[$0].pausedUntil <= now }
+        guard !live.isEmpty else { return }
+        let node = nodes[live[Int(random.below(UInt64(live.count)))]]
+        if node.recovering {
+            guard try caughtUp(node) else {
+                summary.writesDeferred += 1
+                return
+            }
+            node.recovering = false
+            record("caught up \(node.id)")
+        }
+        // The liar writes on either of its machines.
+        let onTwin = node.twin != nil && random.chance(0.5)
+        let store: LedgerStore = onTwin ? node.twin! : node.store
+        let holder = try holder(Int(random.below(UInt64(config.holders))))
+        let time = clock(of: node)
+        let today = CivilDate(unixMilliseconds: Int64(time), offsetSeconds: 8 * 3600)
+        let held = try store.licenses(holder: holder.ref)
+        let roll = random.below(100)
+        let event: LicenseEvent
+        if roll < 45 || held.isEmpty {
+            let driving = random.chance(0.3)
+            event = .issue(LicenseEvent.Issue(
+                licenseType: driving ? "driving_licence" : "residence_permit", province: node.province, holderRef: holder.ref,
+                holderMasked: holder.masked,
+                attributes: driving ? ["licence_class": "C1", "first_issue_date": "2020-01-01"] : ["city": node.id, "address": "No. \(roll)"],
+                validFrom: today, validUntil: today.adding(years: 2)))
+        } else {
+            let license = held[Int(random.below(UInt64(held.count)))]
+            if license.issuerOrigin != node.id || roll >= 90 {
+                let moved = LicenseEvent.Issue(licenseType: license.licenseType, province: node.province, holderRef: license.holderRef,
+                                               holderMasked: license.holderMasked, attributes: license.attributes,
+                                               validFrom: today, validUntil: license.validUntil)
+                event = .transfer(.init(licenseID: license.id, license: moved, reason: "moved"))
+            } else {
+                event = switch roll % 5 {
+                case 0: .suspend(.init(licenseID: license.id, reason: "check"))
+                case 1: .reinstate(.init(licenseID: license.id, reason: ""))
+                case 2: .revoke(.init(licenseID: license.id, reason: "fraud"))
+                case 3: .renew(.init(licenseID: license.id, validUntil: today.adding(years: 5), reason: ""))
+                default: .amend(.init(licenseID: license.id, set: ["address": "No. \(random.below(1000))"], remove: [], reason: ""))
+                }
+            }
+        }
+        let results = try await store.author([event], signer: node.signer, catalog: catalog, physicalMilliseconds: time, today: today)
+        guard case let .success(authored) = results[0] else {
+            summary.writesRefused += 1
+            return
+        }
+        summary.entriesWritten += 1
+        record("write \(node.id)\(onTwin ? "'" : "") \(event.kind.rawValue)")
+        // A node's own entries carry ever later hybrid clock readings, whatever its wall
+        // clock did.
+        let hlc = authored.entry.body.hlc
+        if let last = onTwin ? node.twinLastWritten : node.lastWritten, hlc <= last {
+            fail("\(node.id) wrote #\(authored.entry.body.seq) at hybrid time \(hlc), not after its previous entry's \(last)")
+        }
+        if onTwin { node.twinLastWritten = hlc } else { node.lastWritten = hlc }
+        checkMonotone(node, twin: onTwin, try store.versionVector())
+        try await announce(from: node.index, ledger: store)
+    }
+}
