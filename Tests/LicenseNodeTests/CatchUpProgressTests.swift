@@ -32,10 +32,10 @@ import Testing
         #expect(done.summary == "caught up")
     }
 
-    @Test func watch_refusesJSON_andTooShortAnInterval() throws {
-        let json = try CLI.run("status", "--watch", "--json", "--data-dir", "/nonexistent")
+    @Test func watch_refusesJSON_andTooShortAnInterval() async throws {
+        let json = try await CLI.run("status", "--watch", "--json", "--data-dir", "/nonexistent")
         #expect(json.status != 0 && json.stderr.contains("--watch shows text"))
-        let fast = try CLI.run("status", "--watch", "--interval", "0.01", "--data-dir", "/nonexistent")
+        let fast = try await CLI.run("status", "--watch", "--interval", "0.01", "--data-dir", "/nonexistent")
         #expect(fast.status != 0 && fast.stderr.contains("--interval must be at least 0.2 seconds"))
     }
 }
