@@ -50,19 +50,8 @@ struct AdminAPITests {
             #expect(text.contains("status=\"400\""))
             #expect(!text.contains(license) && !text.contains(holderA))
 
-            let promtool = Process()
-            promtool.executableURL = URL(fileURLWithPath: "/usr/bin/promtool")
-            promtool.arguments = ["check", "metrics"]
-            let input = Pipe(), output = Pipe()
-            promtool.standardInput = input
-            promtool.standardOutput = output
-            promtool.standardError = output
-            try promtool.run()
-            input.fileHandleForWriting.write(result.body)
-            try input.fileHandleForWriting.close()
-            let report = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            promtool.waitUntilExit()
-            #expect(promtool.terminationStatus == 0, "promtool: \(report)")
+            let promtool = try await CLI.run(path: "/usr/bin/promtool", ["check", "metrics"], stdin: result.body)
+            #expect(promtool.status == 0, "promtool: \(promtool.stdout)\(promtool.stderr)")
         }
     }
 

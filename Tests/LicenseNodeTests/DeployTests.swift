@@ -8,7 +8,7 @@ import Testing
     static let deploy = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("deploy").path
 
-    @Test func systemdUnit_verifies_andIsHardened() throws {
+    @Test func systemdUnit_verifies_andIsHardened() async throws {
         let unit = try String(contentsOfFile: Self.deploy + "/licensed.service", encoding: .utf8)
         for directive in ["User=licensed", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
                           "StateDirectory=licensed", "ExecReload=/bin/kill -HUP $MAINPID", "KillSignal=SIGTERM",
@@ -21,16 +21,9 @@ import Testing
         let copy = scratch.path + "/licensed.service"
         try unit.replacingOccurrences(of: "/usr/local/bin/licensed", with: try Binaries.path("licensed"))
             .write(toFile: copy, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["verify", copy]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let verified = try await CLI.run(path: "/usr/bin/systemd-analyze", ["verify", copy])
+        let text = verified.stdout + verified.stderr
+        #expect(verified.status == 0, "\(text)")
         #expect(!text.contains("licensed.service"), "systemd-analyze has remarks on the unit: \(text)")
     }
 
