@@ -40,6 +40,8 @@ struct APIError: Error, HTTPResponseError {
             self.init(.serviceUnavailable, "overloaded", "the node is overloaded (\(waiting) writes waiting); retry shortly")
         case let .store(store):
             self.init(.internalServerError, "storage_error", store.description)
+        case .ownEntriesBehind:
+            self.init(.serviceUnavailable, "own_entries_behind", error.description)
         }
     }
 }

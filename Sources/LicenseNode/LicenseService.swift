@@ -417,6 +417,17 @@ public final class LicenseService: Sendable {
         }
     }
 
+    /// A node restored from an old backup, or whose disk was wiped, would sign new entries
+    /// at seqs it already used, and the network would flag its origin for equivocation.
+    /// While a connected peer holds more of this node's own entries than it does, it writes
+    /// nothing; the entries come back with the gossip.
+    private func checkOwnEntriesCaughtUp() throws(ServiceError) {
+        let own = material.identity.nodeID
+        guard let (peer, theirs) = peerBoard.mostEntries(of: own) else { return }
+        let ours = try storeCall { () throws(StoreError) in try store.versionVector() }[own]
+        if theirs > ours { throw .ownEntriesBehind(peer: peer, peerHolds: theirs, localHolds: ours) }
+    }
+
     public func auditLog(limit: Int) throws(ServiceError) -> [AuditRecord] {
         try storeCall { () throws(StoreError) in try store.auditLog(limit: limit) }
     }
@@ -424,6 +435,7 @@ public final class LicenseService: Sendable {
     // MARK: -
 
     private func write(_ event: LicenseEvent) async throws(ServiceError) -> LicenseState {
+        try checkOwnEntriesCaughtUp()
         let outcome: LedgerWriter.Outcome
         do {
             outcome = try await writer.write(event)
@@ -457,12 +469,18 @@ public enum ServiceError: Error, CustomStringConvertible {
     case request(LicenseRequestError)
     case badRequest(code: String, message: String)
     case store(StoreError)
+    /// A peer holds more of this node's own entries than it does (see `write`).
+    case ownEntriesBehind(peer: String, peerHolds: UInt64, localHolds: UInt64)
 
     public var description: String {
         switch self {
         case let .request(e): e.description
         case let .badRequest(_, message): message
         case let .store(e): e.description
+        case let .ownEntriesBehind(peer, theirs, ours):
+            "peer \(peer) holds this node's own entries up to #\(theirs) but this node only up to #\(ours) "
+                + "(restored from a backup, or a wiped disk?): it writes nothing until the gossip has brought them back, "
+                + "or it would sign a seq twice; retry shortly (docs/OPERATIONS.md, backup and restore)"
         }
     }
 }

@@ -128,6 +128,16 @@ public final class PeerBoard: Sendable {
 
     public init() {}
 
+    /// The connected peer that holds the most of `origin`'s entries, and how many, when a
+    /// connected peer holds any.
+    public func mostEntries(of origin: String) -> (peer: String, seq: UInt64)? {
+        peers.withLock { all in
+            all.values.filter(\.connected)
+                .compactMap { status in status.peerVector[origin].map { (peer: status.nodeID, seq: $0) } }
+                .max { ($0.seq, $1.peer) < ($1.seq, $0.peer) }
+        }
+    }
+
     public func snapshot() -> [PeerStatus] {
         peers.withLock { Array($0.values) }.sorted { $0.nodeID < $1.nodeID }
     }
