@@ -388,7 +388,7 @@ public final class Simulation {
         let flagged = Set(summary.equivocatingOrigins)
         for index in honest {
             let vector = try nodes[index].store.versionVector()
-            for (origin, seq) in networkHeld.seqs where !flagged.contains(origin) && vector[origin] < seq {
+            for (origin, seq) in networkHeld.sorted where !flagged.contains(origin) && vector[origin] < seq {
                 fail("\(origin)#\(seq) was held by a node and is missing at \(nodes[index].id) after the heal (it holds #\(vector[origin]))")
                 return
             }
@@ -425,7 +425,7 @@ public final class Simulation {
     /// rolled-back ledger starts over, on purpose).
     func checkMonotone(_ node: SimNode, twin: Bool, _ vector: VersionVector) {
         let acknowledged = twin ? node.twinAcknowledged : node.acknowledged
-        for (origin, seq) in acknowledged.seqs where vector[origin] < seq {
+        for (origin, seq) in acknowledged.sorted where vector[origin] < seq {
             fail("\(node.id)'s vector went down for \(origin): \(seq) → \(vector[origin])")
         }
         if twin { node.twinAcknowledged = acknowledged.merging(vector) } else { node.acknowledged = acknowledged.merging(vector) }
