@@ -371,6 +371,8 @@ public final class LicenseService: Sendable {
             terms[term.province] = .only(term.licenseTypes)
         }
         let agreement = RecognitionAgreement(province: material.identity.province, terms: terms)
+        // An agreement is an entry of this node's own origin, signed like a license event.
+        try checkOwnEntriesCaughtUp()
         let entry: Entry
         do {
             entry = try await store.publishAgreement(agreement, signer: material.signer, physicalMilliseconds: clock.nowMilliseconds())

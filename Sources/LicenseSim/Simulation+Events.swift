@@ -9,19 +9,21 @@ extension Simulation {
         switch event {
         case let .connect(link):
             try await connect(link)
-        case let .deliver(link, epoch, toB, bytes):
-            try await deliver(link, epoch: epoch, toB: toB, bytes)
+        case let .deliver(link, epoch, toB):
+            try await deliver(link, epoch: epoch, toB: toB)
         case let .tick(node):
             if nodes[node].up, nodes[node].pausedUntil <= now {
                 let mine = links.indices.filter { links[$0].connected && (links[$0].a == node || links[$0].b == node) }
                 for link in mine {
                     try await process(link, atB: links[link].b == node, .tick(nowMilliseconds: clock(of: nodes[node])))
                 }
-                // Anti-entropy, as the daemon runs it: every 10 s one random session tells
-                // its peer this node's vector, which repairs whatever a push missed.
+                try checkStates(of: nodes[node])
+                // Anti-entropy, as the daemon runs it: every 10 s one random established
+                // session tells its peer this node's vector, which repairs whatever a push missed.
                 nodes[node].ticks += 1
-                if nodes[node].ticks % 10 == 0, !mine.isEmpty {
-                    let link = mine[Int(random.below(UInt64(mine.count)))]
+                let established = mine.filter { links[$0].connected && links[$0].established[links[$0].b == node ? 1 : 0] }
+                if nodes[node].ticks % 10 == 0, !established.isEmpty {
+                    let link = established[Int(random.below(UInt64(established.count)))]
                     if links[link].connected {
                         let atB = links[link].b == node
                         let heads = try ledger(of: node, on: link).heads()
@@ -44,7 +46,7 @@ extension Simulation {
             mendAll()
             if !healing { schedule(at: now + 5_000 + random.below(20_000), .partition) }
         case let .flap(link, remaining):
-            guard !healing, remaining > 0 else { return }
+            guard !healing, remaining > 0, !links[link].pinned else { return }
             links[link].cut.toggle()
             if links[link].cut { disconnect(link, why: "flap") } else { schedule(at: now + random.below(200), .connect(link: link)) }
             schedule(at: now + 500 + random.below(2_500), .flap(link: link, remaining: remaining - 1))
@@ -195,8 +197,10 @@ extension Simulation {
             sim.acknowledged = try sim.store.versionVector()
             networkHeld = sim.acknowledged
             sim.heardOn = []
-            for other in nodes where other !== sim && other.up && other.index != config.maliciousNode {
-                networkHeld = networkHeld.merging(try other.store.versionVector())
+            sim.ownSeen = 0
+            // Down nodes included: their disks survive a crash.
+            for other in nodes where other !== sim && other.index != config.maliciousNode {
+                networkHeld = networkHeld.merging(other.acknowledged)
             }
         }
         for link in links.indices where links[link].a == node || links[link].b == node {
@@ -207,7 +211,11 @@ extension Simulation {
     /// The liar's key starts working on a second machine, from a copy of its ledger; every
     /// other of its links talks to that machine from now on.
     private func split() throws {
-        guard let liar = config.maliciousNode, nodes[liar].up, nodes[liar].twin == nil else { return }
+        guard let liar = config.maliciousNode, nodes[liar].twin == nil, !healing else { return }
+        guard nodes[liar].up else {
+            schedule(at: now + 1_000, .split)
+            return
+        }
         let node = nodes[liar]
         let path = node.ledgerPath + ".twin"
         try node.store.backup(to: path)

@@ -18,6 +18,7 @@ extension Simulation {
         links[index].epoch += 1
         links[index].connected = true
         links[index].decoders = [FrameDecoder(), FrameDecoder()]
+        links[index].inbox = [[], []]
         links[index].lastDelivery = [now, now]
         links[index].established = [false, false]
         let a = nodes[link.a], b = nodes[link.b]
@@ -37,6 +38,7 @@ extension Simulation {
         links[index].epoch += 1
         links[index].dialer = nil
         links[index].acceptor = nil
+        links[index].inbox = [[], []]
         links[index].established = [false, false]
         record("disconnect \(nodes[links[index].a].id)-\(nodes[links[index].b].id) \(why)")
         schedule(at: now + 100 + random.below(900), .connect(link: index))
@@ -49,15 +51,16 @@ extension Simulation {
         return nodes[node].store
     }
 
-    func deliver(_ index: Int, epoch: Int, toB: Bool, _ bytes: [UInt8]) async throws {
+    func deliver(_ index: Int, epoch: Int, toB: Bool) async throws {
         guard links[index].connected, links[index].epoch == epoch else { return }
         let target = nodes[toB ? links[index].b : links[index].a]
         if target.pausedUntil > now {
-            // A paused node reads nothing; the bytes wait in its socket buffer, in order.
-            schedule(at: target.pausedUntil, .deliver(link: index, epoch: epoch, toB: toB, bytes: bytes))
+            // A paused node reads nothing; the bytes wait in its socket buffer.
+            schedule(at: target.pausedUntil, .deliver(link: index, epoch: epoch, toB: toB))
             return
         }
         let side = toB ? 1 : 0
+        let bytes = links[index].inbox[side].removeFirst()
         links[index].decoders[side].append(bytes[...])
         while links[index].connected, links[index].epoch == epoch {
             let frame: SyncFrame?
@@ -70,6 +73,12 @@ extension Simulation {
             guard let frame else { return }
             summary.framesDelivered += 1
             try await process(index, atB: toB, .received(frame, nowMilliseconds: clock(of: target)))
+            if target.recovering, case .vector = frame, let session = links[index].session(atB: toB) {
+                // What this peer holds of the recovering node's own entries, kept after
+                // the session ends.
+                target.heardOn.insert(index)
+                target.ownSeen = max(target.ownSeen, session.peerVector[target.id])
+            }
         }
     }
 
@@ -129,7 +138,6 @@ extension Simulation {
                     disconnect(index, why: reason.code)
                 case .established:
                     links[index].established[atB ? 1 : 0] = true
-                    if nodes[node].recovering { nodes[node].heardOn.insert(index) }
                     // Proofs travel with the gossip: a node that never saw both branches
                     // still flags the origin.
                     for proof in try store.earliestEquivocations() { pending.append(.equivocationFound(proof.entries)) }
@@ -164,21 +172,25 @@ extension Simulation {
         let delay = faults.delayMilliseconds.lowerBound
             + random.below(faults.delayMilliseconds.upperBound - faults.delayMilliseconds.lowerBound + 1)
         let bytes = FrameCodec.encode(frame)
-        var at = max(now + delay, links[index].lastDelivery[direction], links[index].deafUntil[direction])
-        if !healing, random.chance(faults.reordering) {
-            // Overtakes what was sent before it on this connection.
-            at = max(now + random.below(delay + 1), links[index].deafUntil[direction])
+        let at = max(now + delay, links[index].lastDelivery[direction], links[index].deafUntil[direction])
+        links[index].lastDelivery[direction] = at
+        var inbox = links[index].inbox[1 - direction]
+        if !healing, random.chance(faults.reordering), !inbox.isEmpty {
+            // Overtakes the frame sent before it on this connection.
+            inbox.insert(bytes, at: inbox.count - 1)
             summary.framesReordered += 1
             record("reorder \(frame.kind)")
         } else {
-            links[index].lastDelivery[direction] = at
+            inbox.append(bytes)
         }
-        schedule(at: at, .deliver(link: index, epoch: epoch, toB: !atB, bytes: bytes))
+        schedule(at: at, .deliver(link: index, epoch: epoch, toB: !atB))
         if !healing, random.chance(faults.duplication) {
             summary.framesDuplicated += 1
             record("duplicate \(frame.kind)")
-            schedule(at: at, .deliver(link: index, epoch: epoch, toB: !atB, bytes: bytes))
+            inbox.append(bytes)
+            schedule(at: at, .deliver(link: index, epoch: epoch, toB: !atB))
         }
+        links[index].inbox[1 - direction] = inbox
     }
 
     /// The liar's sender: now and then a forged signature, or old entries replayed ahead

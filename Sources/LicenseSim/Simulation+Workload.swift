@@ -20,19 +20,14 @@ extension Simulation {
         return (HolderRef(id: id, key: holderKey), id.masked)
     }
 
-    /// A wiped or rolled-back node may write again once it has heard from every peer since
-    /// it came back (its own entries left it through them) and no peer it hears from holds
-    /// more of its own entries than it does.
+    /// A wiped or rolled-back node may write again once every peer has told it its vector
+    /// since it came back (its own entries left it through them) and it holds at least as
+    /// many of its own entries as any of them showed.
     func caughtUp(_ node: SimNode) throws -> Bool {
-        let own = try node.store.versionVector()[node.id]
-        for link in links.indices where links[link].a == node.index || links[link].b == node.index {
-            guard node.heardOn.contains(link) else { return false }
-            let atB = links[link].b == node.index
-            if links[link].established[atB ? 1 : 0], let session = links[link].session(atB: atB), session.peerVector[node.id] > own {
-                return false
-            }
+        for link in links.indices where (links[link].a == node.index || links[link].b == node.index) && !node.heardOn.contains(link) {
+            return false
         }
-        return true
+        return try node.store.versionVector()[node.id] >= node.ownSeen
     }
 
     /// One local write at a random live node: an issue, a change of one of its licenses,

@@ -66,6 +66,16 @@ public final class Simulation {
         public static let names = ["loss", "duplication", "reordering", "delay", "partitions", "crashes", "pauses",
                                    "clocks", "wipes", "old-ledgers", "malicious"]
 
+        /// The faults switched on, in `--faults` form.
+        public var argument: String {
+            if self == .all { return "all" }
+            let all = Faults.all
+            let on = [loss > 0, duplication > 0, reordering > 0, delayMilliseconds == all.delayMilliseconds, partitions, crashes,
+                      pauses, clocks, wipes, oldLedgers, malicious]
+            let names = zip(Faults.names, on).filter(\.1).map(\.0)
+            return names.isEmpty ? "none" : names.joined(separator: ",")
+        }
+
         /// `all`, `none`, or a comma-separated list of `names`.
         public init(parsing text: String) throws(SimulationError) {
             switch text {
@@ -214,6 +224,8 @@ public final class Simulation {
     /// Per origin, the highest seq some node held that was not wiped or rolled back since:
     /// none of it may be missing after the heal.
     var networkHeld = VersionVector()
+    /// Per ledger digest, the state digest the first node holding those entries computed.
+    var statesSeen: [String: (node: String, state: String)] = [:]
 
     public init(_ config: Configuration, traceFile: FileHandle? = nil) throws {
         guard (2...Province.all.count).contains(config.nodes) else {
@@ -340,23 +352,32 @@ public final class Simulation {
     /// conflicts.
     func converged() throws -> Bool {
         guard nodes.allSatisfy({ $0.up && $0.pausedUntil <= now }) else { return false }
-        let flagged = try equivocatingOrigins()
-        for index in honest {
-            let held = Set(try nodes[index].store.equivocations().map(\.origin))
-            if held != flagged { return false }
-        }
-        let first = try nodes[honest[0]].store.ledgerDigest(excluding: flagged)
-        for index in honest.dropFirst() where try nodes[index].store.ledgerDigest(excluding: flagged) != first { return false }
+        // Cheap first: the honest nodes' heads (one small table each) must agree on every
+        // origin no node has flagged, or there is nothing more to read.
+        var proofs: [Set<String>] = []
+        for index in honest { proofs.append(Set(try nodes[index].store.equivocations().map(\.origin))) }
+        let known = proofs.reduce(into: Set<String>()) { $0.formUnion($1) }
+        let first = try nodes[honest[0]].store.ledgerDigest(excluding: known)
+        for index in honest.dropFirst() where try nodes[index].store.ledgerDigest(excluding: known) != first { return false }
+        let flagged = try equivocatingOrigins(provenTo: known)
+        guard proofs.allSatisfy({ $0 == flagged }) else { return false }
         summary.equivocatingOrigins = flagged.sorted()
+        let liar = config.maliciousNode.map { nodes[$0].id }
+        if let honestOrigin = flagged.sorted().first(where: { $0 != liar }) {
+            fail("honest origin \(honestOrigin) signed two entries at one seq")
+            return false
+        }
         // Branches of an equivocating origin differ from node to node, and so do the
-        // states built on them: states are compared when no origin equivocated.
-        guard flagged.isEmpty else { return true }
-        let reference = nodes[honest[0]]
-        let state = try reference.store.stateDigest()
-        let conflicts = try reference.store.conflicts()
-        for index in honest.dropFirst() {
+        // states built on them: nodes are compared with those that hold the same entries.
+        var groups: [String: SimNode] = [:]
+        for index in honest {
             let node = nodes[index]
-            if try node.store.stateDigest() != state || node.store.conflicts() != conflicts {
+            let digest = try node.store.ledgerDigest()
+            guard let reference = groups[digest] else {
+                groups[digest] = node
+                continue
+            }
+            if try node.store.stateDigest() != reference.store.stateDigest() || node.store.conflicts() != reference.store.conflicts() {
                 fail("nodes \(reference.id) and \(node.id) hold the same entries but computed different states or conflicts")
                 return false
             }
@@ -364,11 +385,32 @@ public final class Simulation {
         return true
     }
 
+    /// Nodes holding the same entries compute the same states and conflicts, at any
+    /// moment of the run: each node's (ledger digest, state digest) is compared, once a
+    /// second, with what any node computed for the same ledger digest. (The state digest
+    /// covers the conflicts.)
+    func checkStates(of node: SimNode) throws {
+        let ledger = try node.store.ledgerDigest()
+        let state = try node.store.stateDigest()
+        if let seen = statesSeen[ledger] {
+            if seen.state != state {
+                fail("nodes \(seen.node) and \(node.id) hold the same entries but computed different states or conflicts")
+            }
+        } else {
+            statesSeen[ledger] = (node.id, state)
+        }
+    }
+
     /// Origins that signed two entries at one seq: every one some honest node holds a
     /// proof for, and the liar's if its two machines' ledgers forked.
-    func equivocatingOrigins() throws -> Set<String> {
+    /// `provenTo`: the origins honest nodes hold proofs for, when the caller has read them.
+    func equivocatingOrigins(provenTo proven: Set<String>? = nil) throws -> Set<String> {
         var origins = Set<String>()
-        for index in honest { origins.formUnion(try nodes[index].store.equivocations().map(\.origin)) }
+        if let proven {
+            origins = proven
+        } else {
+            for index in honest { origins.formUnion(try nodes[index].store.equivocations().map(\.origin)) }
+        }
         if let liar = config.maliciousNode, let twin = nodes[liar].twin {
             let node = nodes[liar]
             let a = try node.store.versionVector()[node.id], b = try twin.versionVector()[node.id]
@@ -444,162 +486,3 @@ public enum SimulationError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// One simulated node. Its ledger survives a crash (the file is reopened) unless the disk
-/// is wiped or rolled back; its sessions do not.
-final class SimNode {
-    let index: Int
-    let id: String
-    let province: String
-    let signer: IssuerSigner
-    let directory: String
-    var store: LedgerStore!
-    /// The liar's second machine, writing with the same key, and the links it serves.
-    var twin: LedgerStore?
-    var twinLinks: Set<Int> = []
-    /// Bumped by a wipe or a rollback: the ledger lives in a new file.
-    var incarnation = 0
-    var up = true
-    var pausedUntil: UInt64 = 0
-    var clockOffset: Int64 = 0
-    var ticks = 0
-    /// Wiped or rolled back: the node writes nothing until it has heard from every peer
-    /// (its entries reached the network through them) and holds again every entry of its
-    /// own that they hold, or it would sign new entries at seqs it already used.
-    var recovering = false
-    /// Links whose session was established since the node came back.
-    var heardOn: Set<Int> = []
-    /// A backup taken early in the run, for a rollback.
-    var backup: String?
-    /// The highest vector each ledger acknowledged: it must never go down.
-    var acknowledged = VersionVector()
-    var twinAcknowledged = VersionVector()
-    /// The hybrid clock of the last entry each ledger wrote: it must go up.
-    var lastWritten: HybridTimestamp?
-    var twinLastWritten: HybridTimestamp?
-
-    init(index: Int, id: String, province: String, signer: IssuerSigner, directory: String) {
-        self.index = index
-        self.id = id
-        self.province = province
-        self.signer = signer
-        self.directory = directory
-    }
-
-    var ledgerPath: String { directory + "/\(id).\(incarnation).sqlite" }
-
-    func close() {
-        store = nil
-        twin = nil
-    }
-}
-
-/// A link between two nodes; `a` < `b` dials. Each connection has an epoch: frames of an
-/// older connection are dropped when they arrive.
-struct Link {
-    let a: Int
-    let b: Int
-    var epoch = 0
-    var connected = false
-    var cut = false
-    /// Per direction (0: a → b, 1: b → a): until when frames sent that way are held up,
-    /// the connection staying open (an asymmetric partition).
-    var deafUntil: [UInt64] = [0, 0]
-    var dialer: SyncSession?
-    var acceptor: SyncSession?
-    var decoders: [FrameDecoder] = [FrameDecoder(), FrameDecoder()]
-    /// Cut by a scripted fault: only the heal mends it.
-    var pinned = false
-    /// Per direction, when the last frame is delivered: TCP keeps order.
-    var lastDelivery: [UInt64] = [0, 0]
-    /// Both sides established (Hello and vector exchanged) on this connection.
-    var established = [false, false]
-
-    init(a: Int, b: Int) {
-        self.a = a
-        self.b = b
-    }
-
-    func session(atB: Bool) -> SyncSession? { atB ? acceptor : dialer }
-}
-
-enum SimEvent {
-    case connect(link: Int)
-    case deliver(link: Int, epoch: Int, toB: Bool, bytes: [UInt8])
-    case tick(node: Int)
-    case write
-    case partition
-    case mend
-    case flap(link: Int, remaining: Int)
-    case crash(node: Int)
-    case restart(node: Int, wipe: Bool, rollback: Bool)
-    case pause(node: Int)
-    case clockJump(node: Int)
-    case backup(node: Int)
-    case split
-    case scripted(Simulation.ScriptedFault)
-    case heal
-}
-
-/// Events by virtual time; ties in the order they were scheduled.
-struct EventQueue {
-    private var heap: [(time: UInt64, order: UInt64, event: SimEvent)] = []
-    private var next: UInt64 = 0
-
-    mutating func push(_ time: UInt64, _ event: SimEvent) {
-        heap.append((time, next, event))
-        next += 1
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard less(child, parent) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
-
-    mutating func pop() -> (UInt64, SimEvent)? {
-        guard !heap.isEmpty else { return nil }
-        heap.swapAt(0, heap.count - 1)
-        let top = heap.removeLast()
-        var parent = 0
-        while true {
-            let left = 2 * parent + 1, right = left + 1
-            var smallest = parent
-            if left < heap.count && less(left, smallest) { smallest = left }
-            if right < heap.count && less(right, smallest) { smallest = right }
-            guard smallest != parent else { break }
-            heap.swapAt(parent, smallest)
-            parent = smallest
-        }
-        return (top.time, top.event)
-    }
-
-    private func less(_ i: Int, _ j: Int) -> Bool {
-        (heap[i].time, heap[i].order) < (heap[j].time, heap[j].order)
-    }
-}
-
-/// SplitMix64: small, fast, and the same sequence for the same seed everywhere.
-public struct SplitMix: Sendable {
-    var state: UInt64
-
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ bound: UInt64) -> UInt64 {
-        bound == 0 ? 0 : next() % bound
-    }
-
-    mutating func chance(_ p: Double) -> Bool {
-        p > 0 && Double(next() >> 11) / Double(1 << 53) < p
-    }
-}

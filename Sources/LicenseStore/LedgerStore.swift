@@ -453,10 +453,16 @@ public final class LedgerStore: Sendable {
     /// `path` (SQLite's online backup): what an operator's backup holds, and what the
     /// simulator restores a node from.
     public func backup(to path: String) throws(StoreError) {
-        try run {
-            let target = try DatabaseQueue(path: path)
-            try pool.backup(to: target)
-            try target.close()
+        do {
+            try run {
+                let target = try DatabaseQueue(path: path)
+                defer { try? target.close() }
+                try pool.backup(to: target)
+            }
+        } catch {
+            // No half-written backup is left to be mistaken for a good one.
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            throw error
         }
     }
 

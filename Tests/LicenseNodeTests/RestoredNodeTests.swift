@@ -37,6 +37,13 @@ import Testing
             #expect((error?["message"] as? String)?.contains("peer gd holds this node's own entries up to #5 but this node only up to #2") == true)
             #expect(node.entries == 2)
 
+            // An agreement is an entry of the node's own origin too.
+            let agreement = try await node.post("/v1/agreements", ["terms": [["province": "*", "license_types": ["*"]]]],
+                                                token: node.operatorToken)
+            #expect(agreement.status == 503)
+            #expect((agreement.json["error"] as? [String: Any])?["code"] as? String == "own_entries_behind")
+            #expect(node.entries == 2)
+
             // Once the gossip has brought them back (here: the peer holds no more than we do),
             // writes go through again.
             Self.peer(board, "gd", holds: own, upTo: 2)

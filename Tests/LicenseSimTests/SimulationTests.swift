@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized) struct SimulationTests {
     static func run(seed: UInt64, nodes: Int = 3, seconds: UInt64 = 5, faults: Simulation.Faults = .all, rate: Double = 10,
                     script: [(seconds: UInt64, fault: Simulation.ScriptedFault)] = [],
-                    brokenMergeRule: Bool = false) async throws -> Simulation.Summary {
+                    brokenMergeRule: Bool = false) async throws -> (summary: Simulation.Summary, replay: Comment) {
         let directory = Simulation.scratchDirectory() + "/lx-sim-test-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var config = Simulation.Configuration(directory: directory)
@@ -20,24 +20,26 @@ import Testing
         config.faults = faults
         config.script = script
         config.brokenMergeRule = brokenMergeRule
-        return try await Simulation(config).run()
+        let summary = try await Simulation(config).run()
+        // What a failed run prints: the seed, the invariant, and how to replay it.
+        let loss = faults.loss > 0 && faults.loss != Simulation.Faults.all.loss ? " --loss \(faults.loss)" : ""
+        let replay: Comment = """
+            seed \(seed): \(summary.failure ?? "") — replay: licensed-sim --nodes \(nodes) --seed \(seed) --duration \(seconds)s \
+            --faults \(faults.argument)\(loss) --rate \(rate)\(script.isEmpty ? "" : " (and this test's scripted faults)")
+            """
+        return (summary, replay)
     }
 
     /// No fault but the frames' delays: what the scripted scenarios add their fault to.
     static let delaysOnly = try! Simulation.Faults(parsing: "delay")
 
-    /// What a failed run prints: the seed, the invariant, and how to replay it.
-    static func explain(_ summary: Simulation.Summary, nodes: Int) -> Comment {
-        "seed \(summary.seed): \(summary.failure ?? "") — replay: licensed-sim --nodes \(nodes) --seed \(summary.seed) --duration 5s --rate 10"
-    }
-
     @Test func theSameSeed_replaysTheSameRun() async throws {
-        let first = try await Self.run(seed: 42, nodes: 4, seconds: 10)
-        let second = try await Self.run(seed: 42, nodes: 4, seconds: 10)
+        let first = try await Self.run(seed: 42, nodes: 4, seconds: 10).summary
+        let second = try await Self.run(seed: 42, nodes: 4, seconds: 10).summary
         #expect(first.traceHash == second.traceHash)
         #expect(first.stateDigest == second.stateDigest)
         #expect(first.events == second.events)
-        let other = try await Self.run(seed: 43, nodes: 4, seconds: 10)
+        let other = try await Self.run(seed: 43, nodes: 4, seconds: 10).summary
         #expect(other.traceHash != first.traceHash)
     }
 
@@ -47,8 +49,8 @@ import Testing
     @Test(arguments: 1...200 as ClosedRange<UInt64>)
     func everySeed_convergesAfterHealing(_ seed: UInt64) async throws {
         let nodes = 3 + Int(seed % 4)
-        let summary = try await Self.run(seed: seed, nodes: nodes)
-        #expect(summary.failure == nil, Self.explain(summary, nodes: nodes))
+        let (summary, replay) = try await Self.run(seed: seed, nodes: nodes)
+        #expect(summary.failure == nil, replay)
         #expect(summary.entriesWritten > 0)
     }
 
@@ -57,8 +59,8 @@ import Testing
     @Test func longerRuns_injectEveryKindOfFault() async throws {
         var total = Simulation.Summary()
         for seed in 1...6 as ClosedRange<UInt64> {
-            let summary = try await Self.run(seed: seed, nodes: 5, seconds: 60, rate: 5)
-            #expect(summary.failure == nil, Self.explain(summary, nodes: 5))
+            let (summary, replay) = try await Self.run(seed: seed, nodes: 5, seconds: 60, rate: 5)
+            #expect(summary.failure == nil, replay)
             total.connectionsBroken += summary.connectionsBroken
             total.framesDuplicated += summary.framesDuplicated
             total.framesReordered += summary.framesReordered
@@ -83,9 +85,9 @@ import Testing
     /// Two of five provinces are cut off for the whole fault phase and both sides keep
     /// writing; after the heal every node holds everything, with the same states.
     @Test func permanentMinorityPartition_thenHeal_converges() async throws {
-        let summary = try await Self.run(seed: 11, nodes: 5, seconds: 30, faults: Self.delaysOnly,
+        let (summary, replay) = try await Self.run(seed: 11, nodes: 5, seconds: 30, faults: Self.delaysOnly,
                                          script: [(seconds: 1, fault: .isolate(nodes: [3, 4]))])
-        #expect(summary.failure == nil, Self.explain(summary, nodes: 5))
+        #expect(summary.failure == nil, replay)
         #expect(summary.partitions == 1)
         #expect(summary.entriesWritten > 100)
         #expect(summary.equivocatingOrigins.isEmpty)
@@ -95,9 +97,9 @@ import Testing
     /// its own entries back from its peers, so it never signs a seq twice, and the network
     /// converges with nothing lost that another node held.
     @Test func wipedNode_rejoins_withoutEquivocating() async throws {
-        let summary = try await Self.run(seed: 12, nodes: 4, seconds: 30, faults: Self.delaysOnly, rate: 20,
+        let (summary, replay) = try await Self.run(seed: 12, nodes: 4, seconds: 30, faults: Self.delaysOnly, rate: 20,
                                          script: [(seconds: 10, fault: .wipe(node: 1, downSeconds: 2))])
-        #expect(summary.failure == nil, Self.explain(summary, nodes: 4))
+        #expect(summary.failure == nil, replay)
         #expect(summary.wipes == 1)
         #expect(summary.writesDeferred > 0)
         #expect(summary.equivocatingOrigins.isEmpty)
@@ -108,8 +110,8 @@ import Testing
         var faults = Simulation.Faults.none
         faults.loss = 0.2
         faults.delayMilliseconds = 1...200
-        let summary = try await Self.run(seed: 34, nodes: 34, seconds: 5, faults: faults, rate: 20)
-        #expect(summary.failure == nil, Self.explain(summary, nodes: 34))
+        let (summary, replay) = try await Self.run(seed: 34, nodes: 34, seconds: 5, faults: faults, rate: 20)
+        #expect(summary.failure == nil, replay)
         #expect(summary.connectionsBroken > 100)
     }
 
@@ -119,8 +121,8 @@ import Testing
     @Test func equivocatingNode_isFlaggedByEveryHonestNode() async throws {
         var faults = Simulation.Faults.none
         faults.malicious = true
-        let summary = try await Self.run(seed: 1, nodes: 5, seconds: 20, faults: faults, rate: 20)
-        #expect(summary.failure == nil, Self.explain(summary, nodes: 5))
+        let (summary, replay) = try await Self.run(seed: 1, nodes: 5, seconds: 20, faults: faults, rate: 20)
+        #expect(summary.failure == nil, replay)
         #expect(summary.equivocatingOrigins == ["nm"])
         #expect(summary.forgeries > 0 && summary.entriesRefused > 0)
     }
@@ -130,15 +132,15 @@ import Testing
     @Test func brokenMergeRule_isCaught() async throws {
         var caught: String?
         for seed in 1...40 as ClosedRange<UInt64> where caught == nil {
-            caught = try await Self.run(seed: seed, nodes: 3 + Int(seed % 4), brokenMergeRule: true).failure
+            caught = try await Self.run(seed: seed, nodes: 3 + Int(seed % 4), brokenMergeRule: true).summary.failure
         }
         let failure = try #require(caught)
         #expect(failure.contains("computed different states or conflicts"))
     }
 
     @Test func withoutFaults_theNetworkConvergesAtOnce() async throws {
-        let summary = try await Self.run(seed: 3, nodes: 5, faults: .none)
-        #expect(summary.failure == nil)
+        let (summary, replay) = try await Self.run(seed: 3, nodes: 5, faults: .none)
+        #expect(summary.failure == nil, replay)
         #expect(summary.faultsInjected == 0)
     }
 
