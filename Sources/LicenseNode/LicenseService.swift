@@ -14,6 +14,9 @@ public final class LicenseService: Sendable {
     public let catalog: Catalog
     public let clock: any NodeClock
     public let writer: LedgerWriter
+    /// The most of its own entries this node has held: `checkOwnEntriesCaughtUp` reads the
+    /// ledger only when a peer claims more.
+    private let ownEntriesSeen = Mutex<UInt64>(0)
     /// Group commit for audit records (every recognition decision is recorded).
     public let audit: AuditWriter
     /// Announces new local entries to the gossip sessions.
@@ -423,10 +426,15 @@ public final class LicenseService: Sendable {
     /// at seqs it already used, and the network would flag its origin for equivocation.
     /// While a connected peer holds more of this node's own entries than it does, it writes
     /// nothing; the entries come back with the gossip.
+    ///
+    /// Every write of a networked node passes here, and peers always report some of this
+    /// node's entries: the ledger is read only when a peer claims more than this node has
+    /// already seen of its own (its own head never goes down while it runs).
     private func checkOwnEntriesCaughtUp() throws(ServiceError) {
         let own = material.identity.nodeID
-        guard let (peer, theirs) = peerBoard.mostEntries(of: own) else { return }
+        guard let (peer, theirs) = peerBoard.mostEntries(of: own), theirs > ownEntriesSeen.withLock({ $0 }) else { return }
         let ours = try storeCall { () throws(StoreError) in try store.versionVector() }[own]
+        ownEntriesSeen.withLock { $0 = max($0, ours) }
         if theirs > ours { throw .ownEntriesBehind(peer: peer, peerHolds: theirs, localHolds: ours) }
     }
 
@@ -445,7 +453,9 @@ public final class LicenseService: Sendable {
             throw .store(error)
         }
         switch outcome {
-        case let .success(authored): return authored.state
+        case let .success(authored):
+            ownEntriesSeen.withLock { $0 = max($0, authored.entry.body.seq) }
+            return authored.state
         case let .failure(error): throw .request(error)
         }
     }
