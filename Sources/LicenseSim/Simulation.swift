@@ -137,6 +137,15 @@ public final class Simulation {
             self.directory = directory
         }
 
+        /// The `licensed-sim` command line that replays this run (scripted faults and the
+        /// canary have no option; they are named after it).
+        public var replayCommand: String {
+            let loss = faults.loss > 0 && faults.loss != Faults.all.loss ? " --loss \(faults.loss)" : ""
+            let scripted = script.isEmpty ? "" : " (plus scripted faults: \(script.map { "\($0.fault) at \($0.seconds) s" }.joined(separator: ", ")))"
+            return "licensed-sim --nodes \(nodes) --seed \(seed) --duration \(faultSeconds)s --faults \(faults.argument)\(loss)"
+                + " --rate \(writesPerSecond) --holders \(holders)\(scripted)\(brokenMergeRule ? " (with the broken merge rule)" : "")"
+        }
+
         /// The node that lies when `faults.malicious` is on (the last; none in networks of
         /// fewer than three, where no honest pair would be left to compare).
         var maliciousNode: Int? { faults.malicious && nodes >= 3 ? nodes - 1 : nil }

@@ -67,7 +67,7 @@ struct SimCommand: AsyncParsableCommand {
               \(summary.events) events in \(String(format: "%.1f", wall)) s (\(String(format: "%.0f", Double(summary.events) / max(wall, 0.001))) events/s)
             """)
         if let failure = summary.failure {
-            print("FAILED: \(failure)\nreplay: licensed-sim --nodes \(nodes) --seed \(seed) --duration \(seconds)s --faults \(faults)\(loss.map { " --loss \($0)" } ?? "") --rate \(rate) --holders \(holders)")
+            print("FAILED: \(failure)\nreplay: \(config.replayCommand)")
             throw ExitCode(1)
         }
     }

@@ -22,12 +22,7 @@ import Testing
         config.brokenMergeRule = brokenMergeRule
         let summary = try await Simulation(config).run()
         // What a failed run prints: the seed, the invariant, and how to replay it.
-        let loss = faults.loss > 0 && faults.loss != Simulation.Faults.all.loss ? " --loss \(faults.loss)" : ""
-        let replay: Comment = """
-            seed \(seed): \(summary.failure ?? "") — replay: licensed-sim --nodes \(nodes) --seed \(seed) --duration \(seconds)s \
-            --faults \(faults.argument)\(loss) --rate \(rate)\(script.isEmpty ? "" : " (and this test's scripted faults)")
-            """
-        return (summary, replay)
+        return (summary, "seed \(seed): \(summary.failure ?? "") — replay: \(config.replayCommand)")
     }
 
     /// No fault but the frames' delays: what the scripted scenarios add their fault to.
@@ -142,6 +137,25 @@ import Testing
         let (summary, replay) = try await Self.run(seed: 3, nodes: 5, faults: .none)
         #expect(summary.failure == nil, replay)
         #expect(summary.faultsInjected == 0)
+    }
+
+    /// A failed run's replay line gives `licensed-sim` every option of the run, and the
+    /// faults it names parse back to the same faults.
+    @Test func theReplayCommand_namesEveryOption() throws {
+        var config = Simulation.Configuration(directory: NSTemporaryDirectory())
+        config.nodes = 7
+        config.seed = 9
+        config.faultSeconds = 30
+        config.writesPerSecond = 15
+        config.holders = 80
+        config.faults = try Simulation.Faults(parsing: "loss,wipes,malicious")
+        config.faults.loss = 0.2
+        #expect(config.replayCommand
+                == "licensed-sim --nodes 7 --seed 9 --duration 30s --faults loss,wipes,malicious --loss 0.2 --rate 15.0 --holders 80")
+        var parsed = try Simulation.Faults(parsing: config.faults.argument)
+        parsed.loss = 0.2
+        #expect(parsed == config.faults)
+        #expect(Simulation.Faults.all.argument == "all" && Simulation.Faults.none.argument == "none")
     }
 
     @Test func badConfigurations_areRefused() throws {
