@@ -67,6 +67,16 @@ public struct EntryBody: Equatable, Sendable {
         guard bytes.count <= Self.encodedBytesMax else {
             throw .malformed("entry body is \(bytes.count) bytes, the limit is \(Self.encodedBytesMax)")
         }
+        if let wire = WireBody.parse(bytes) {
+            try self.init(checking: wire)
+        } else {
+            try self.init(referenceDecoding: bytes)
+        }
+    }
+
+    /// Decodes with the protobuf library alone, as `init(decoding:)` does for a body its
+    /// own reader gives up on: the reference the tests hold that reader to.
+    @_spi(Testing) public init(referenceDecoding bytes: [UInt8]) throws(EntryError) {
         let message: LXEntryBody
         do {
             message = try LXEntryBody(serializedBytes: bytes)
@@ -74,12 +84,24 @@ public struct EntryBody: Equatable, Sendable {
             throw .malformed("entry body is not a valid lx.v1.EntryBody: \(error)")
         }
         guard !Self.hasUnknownFields(message) else { throw .malformed("entry body has unknown fields") }
+        try self.init(checking: WireBody(message))
+    }
+
+    /// True when `init(decoding:)` reads these bytes with its own reader, without the
+    /// protobuf library.
+    @_spi(Testing) public static func isReadWithoutLibrary(_ bytes: [UInt8]) -> Bool {
+        WireBody.parse(bytes) != nil
+    }
+
+    /// Checks every decoded field. Throws `EntryError.malformed` naming the first one
+    /// that is wrong.
+    private init(checking message: WireBody) throws(EntryError) {
         guard message.version == Self.currentVersion else {
             throw .malformed("entry body version \(message.version) is not supported (expected \(Self.currentVersion))")
         }
         guard NodeID.isValid(message.origin) else { throw .malformed("origin '\(message.origin)' is not a valid node id") }
         guard message.seq >= 1, message.seq <= Self.seqMax else { throw .malformed("seq must be between 1 and 2^63 - 1") }
-        let prev = try EntryID(bytes: [UInt8](message.prev))
+        let prev = try EntryID(bytes: message.prev)
         guard (message.seq == 1) == (prev == .zero) else {
             throw .malformed("prev must be all zeros exactly when seq is 1")
         }
@@ -96,19 +118,19 @@ public struct EntryBody: Equatable, Sendable {
         guard context[message.origin] == message.seq - 1 else {
             throw .malformed("context must hold the origin's own previous seq \(message.seq - 1)")
         }
-        guard message.hasHlc else { throw .malformed("hlc is missing") }
-        guard message.hlc.wallMs <= Self.wallMillisecondsMax else {
-            throw .malformed("hlc wall clock \(message.hlc.wallMs) is after the year 9999")
+        guard let hlc = message.hlc else { throw .malformed("hlc is missing") }
+        guard hlc.wall <= Self.wallMillisecondsMax else {
+            throw .malformed("hlc wall clock \(hlc.wall) is after the year 9999")
         }
         guard IssuerKeyID.isValid(message.keyID, origin: message.origin) else {
             throw .malformed("key id '\(message.keyID.prefix(80))' is not '\(message.origin)-' and 8 hex digits")
         }
-        guard message.hasEvent, let kind = message.event.kind else { throw .malformed("event is missing") }
+        guard let kind = message.event else { throw .malformed("event is missing") }
         self.origin = message.origin
         self.seq = message.seq
         self.prev = prev
         self.context = context
-        self.hlc = HybridTimestamp(wallMilliseconds: message.hlc.wallMs, logical: message.hlc.logical)
+        self.hlc = HybridTimestamp(wallMilliseconds: hlc.wall, logical: hlc.logical)
         self.keyID = message.keyID
         self.event = try Self.event(from: kind)
     }
@@ -217,42 +239,42 @@ public struct EntryBody: Equatable, Sendable {
         return m
     }
 
-    private static func event(from kind: LXLicenseEvent.OneOf_Kind) throws(EntryError) -> LicenseEvent {
+    private static func event(from kind: WireEvent) throws(EntryError) -> LicenseEvent {
         switch kind {
         case let .issue(m):
             return .issue(try issue(m, event: "issue"))
-        case let .transfer(m):
-            guard m.hasLicense else { throw .malformed("transfer: the new license is missing") }
-            return .transfer(LicenseEvent.Transfer(licenseID: try licenseID(m.licenseID, event: "transfer"),
-                                                   license: try issue(m.license, event: "transfer"), reason: try reason(m.reason)))
-        case let .amend(m):
-            guard m.remove == m.remove.sorted(), Set(m.remove).count == m.remove.count else {
+        case let .transfer(licenseID, license, reason):
+            guard let license else { throw .malformed("transfer: the new license is missing") }
+            return .transfer(LicenseEvent.Transfer(licenseID: try Self.licenseID(licenseID, event: "transfer"),
+                                                   license: try issue(license, event: "transfer"), reason: try Self.reason(reason)))
+        case let .amend(licenseID, set, remove, reason):
+            guard remove == remove.sorted(), Set(remove).count == remove.count else {
                 throw .malformed("amend: remove must be sorted and distinct")
             }
             return .amend(LicenseEvent.Amend(
-                licenseID: try licenseID(m.licenseID, event: "amend"),
-                set: try attributes(m.set, event: "amend"), remove: m.remove, reason: try reason(m.reason)))
-        case let .renew(m):
-            guard let until = CivilDate(iso: m.validUntil) else { throw .malformed("renew: valid_until is not a date") }
+                licenseID: try Self.licenseID(licenseID, event: "amend"),
+                set: try attributes(set, event: "amend"), remove: remove, reason: try Self.reason(reason)))
+        case let .renew(licenseID, validUntil, reason):
+            guard let until = CivilDate(iso: validUntil) else { throw .malformed("renew: valid_until is not a date") }
             return .renew(LicenseEvent.Renew(
-                licenseID: try licenseID(m.licenseID, event: "renew"), validUntil: until, reason: try reason(m.reason)))
-        case let .suspend(m):
-            return .suspend(try statusChange(m, event: "suspend"))
-        case let .reinstate(m):
-            return .reinstate(try statusChange(m, event: "reinstate"))
-        case let .revoke(m):
-            return .revoke(try statusChange(m, event: "revoke"))
-        case let .agreement(m):
-            return .agreement(try agreement(m))
+                licenseID: try Self.licenseID(licenseID, event: "renew"), validUntil: until, reason: try Self.reason(reason)))
+        case let .suspend(licenseID, reason):
+            return .suspend(try statusChange(licenseID, reason, event: "suspend"))
+        case let .reinstate(licenseID, reason):
+            return .reinstate(try statusChange(licenseID, reason, event: "reinstate"))
+        case let .revoke(licenseID, reason):
+            return .revoke(try statusChange(licenseID, reason, event: "revoke"))
+        case let .agreement(province, terms):
+            return .agreement(try agreement(province: province, terms: terms))
         }
     }
 
-    private static func agreement(_ m: LXAgreementEvent) throws(EntryError) -> RecognitionAgreement {
-        guard Province.byCode[m.province] != nil else { throw .malformed("agreement: unknown province '\(m.province.prefix(10))'") }
-        guard m.terms.count <= RecognitionAgreement.termsMax else { throw .malformed("agreement: too many terms") }
+    private static func agreement(province: String, terms wireTerms: [WireBody.Term]) throws(EntryError) -> RecognitionAgreement {
+        guard Province.byCode[province] != nil else { throw .malformed("agreement: unknown province '\(province.prefix(10))'") }
+        guard wireTerms.count <= RecognitionAgreement.termsMax else { throw .malformed("agreement: too many terms") }
         var terms: [String: RecognitionAgreement.AcceptedTypes] = [:]
         var previous = ""
-        for term in m.terms {
+        for term in wireTerms {
             guard term.province == RecognitionAgreement.wildcard || Province.byCode[term.province] != nil else {
                 throw .malformed("agreement: term names unknown province '\(term.province.prefix(10))'")
             }
@@ -269,15 +291,15 @@ public struct EntryBody: Equatable, Sendable {
             }
             previous = term.province
         }
-        return RecognitionAgreement(province: m.province, terms: terms)
+        return RecognitionAgreement(province: province, terms: terms)
     }
 
-    private static func issue(_ m: LXIssueEvent, event: String) throws(EntryError) -> LicenseEvent.Issue {
+    private static func issue(_ m: WireBody.Issue, event: String) throws(EntryError) -> LicenseEvent.Issue {
         guard !m.licenseType.isEmpty else { throw .malformed("\(event): license type is empty") }
         guard Province.byCode[m.province] != nil else { throw .malformed("\(event): unknown province '\(m.province)'") }
         let holderRef: HolderRef
         do {
-            holderRef = try HolderRef(bytes: [UInt8](m.holderRef))
+            holderRef = try HolderRef(bytes: m.holderRef)
         } catch {
             throw .malformed("\(event): \(error)")
         }
@@ -295,8 +317,8 @@ public struct EntryBody: Equatable, Sendable {
             validFrom: from, validUntil: until)
     }
 
-    private static func statusChange(_ m: LXStatusEvent, event: String) throws(EntryError) -> LicenseEvent.StatusChange {
-        LicenseEvent.StatusChange(licenseID: try licenseID(m.licenseID, event: event), reason: try reason(m.reason))
+    private static func statusChange(_ licenseID: String, _ reason: String, event: String) throws(EntryError) -> LicenseEvent.StatusChange {
+        LicenseEvent.StatusChange(licenseID: try Self.licenseID(licenseID, event: event), reason: try Self.reason(reason))
     }
 
     private static func licenseID(_ text: String, event: String) throws(EntryError) -> LicenseID {
@@ -309,7 +331,7 @@ public struct EntryBody: Equatable, Sendable {
         return text
     }
 
-    private static func attributes(_ list: [LXAttribute], event: String) throws(EntryError) -> [String: String] {
+    private static func attributes(_ list: [(name: String, value: String)], event: String) throws(EntryError) -> [String: String] {
         guard list.count <= LicenseEvent.attributesMax else { throw .malformed("\(event): too many attributes") }
         var out: [String: String] = [:]
         var previous = ""

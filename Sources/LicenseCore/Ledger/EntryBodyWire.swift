@@ -1,0 +1,397 @@
+/// The fields of an encoded `lx.v1.EntryBody` as the wire carries them, before any check.
+/// Two decoders fill it: `parse`, written for the bodies authors emit, and the protobuf
+/// library (`init(_: LXEntryBody)`), which takes every other encoding. `EntryBody` checks it
+/// once, whichever filled it, so the two cannot disagree on what a body means.
+struct WireBody {
+    var version: UInt32 = 0
+    var origin = ""
+    var seq: UInt64 = 0
+    var prev: [UInt8] = []
+    var context: [(origin: String, seq: UInt64)] = []
+    var hlc: (wall: UInt64, logical: UInt32)?
+    var keyID = ""
+    /// Present but empty (no kind set) reads as nil, as it does for the protobuf library.
+    var event: WireEvent?
+
+    struct Issue {
+        var licenseType = ""
+        var province = ""
+        var holderRef: [UInt8] = []
+        var holderMasked = ""
+        var attributes: [(name: String, value: String)] = []
+        var validFrom = ""
+        var validUntil = ""
+    }
+
+    struct Term {
+        var province = ""
+        var licenseTypes: [String] = []
+    }
+}
+
+enum WireEvent {
+    case issue(WireBody.Issue)
+    /// The new license is nil when the field is absent.
+    case transfer(licenseID: String, license: WireBody.Issue?, reason: String)
+    case amend(licenseID: String, set: [(name: String, value: String)], remove: [String], reason: String)
+    case renew(licenseID: String, validUntil: String, reason: String)
+    case suspend(licenseID: String, reason: String)
+    case reinstate(licenseID: String, reason: String)
+    case revoke(licenseID: String, reason: String)
+    case agreement(province: String, terms: [WireBody.Term])
+}
+
+extension WireBody {
+    /// Reads a body encoded the way authors encode it: known fields only, each singular
+    /// field at most once, well-formed varints, lengths and UTF-8. Returns nil for anything
+    /// else (unknown or repeated singular fields, other wire types, truncation), which the
+    /// protobuf library then decodes with its full rules, refusal included. Entries arrive
+    /// by the hundred thousand when a node catches up; this saves most of the library's
+    /// cost on each.
+    static func parse(_ bytes: [UInt8]) -> WireBody? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var reader = WireReader(buffer, from: 0, to: buffer.count)
+            return reader.body()
+        }
+    }
+}
+
+/// Field numbers below 64, as bits.
+private struct FieldSet: ExpressibleByArrayLiteral {
+    let bits: UInt64
+
+    init(arrayLiteral numbers: UInt64...) {
+        bits = numbers.reduce(0) { $0 | 1 << $1 }
+    }
+}
+
+/// A cursor over protobuf wire bytes; every read returns nil rather than guess.
+private struct WireReader {
+    let buffer: UnsafeBufferPointer<UInt8>
+    var index: Int
+    let end: Int
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>, from index: Int, to end: Int) {
+        self.buffer = buffer
+        self.index = index
+        self.end = end
+    }
+
+    var atEnd: Bool { index == end }
+
+    mutating func varint() -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while index < end {
+            let byte = buffer[index]
+            index += 1
+            // The tenth byte may carry only the top bit of a 64-bit value.
+            if shift == 63, byte > 1 { return nil }
+            value |= UInt64(byte & 0x7F) << shift
+            if byte < 0x80 { return value }
+            shift += 7
+            if shift > 63 { return nil }
+        }
+        return nil
+    }
+
+    /// The next field's number and wire type.
+    mutating func tag() -> (field: UInt64, wireType: UInt64)? {
+        guard let key = varint(), key >> 3 > 0 else { return nil }
+        return (key >> 3, key & 7)
+    }
+
+    /// A length-delimited field's bounds, after its tag was read with wire type 2.
+    mutating func delimited() -> Range<Int>? {
+        guard let length = varint(), length <= UInt64(end - index) else { return nil }
+        let range = index..<index + Int(length)
+        index = range.upperBound
+        return range
+    }
+
+    mutating func string() -> String? {
+        guard let range = delimited() else { return nil }
+        return String(validating: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
+    }
+
+    mutating func bytes() -> [UInt8]? {
+        delimited().map { Array(buffer[$0]) }
+    }
+
+    /// A nested message's reader.
+    mutating func message() -> WireReader? {
+        delimited().map { WireReader(buffer, from: $0.lowerBound, to: $0.upperBound) }
+    }
+
+    /// Reads every field of the message, handing each to `field` with its wire type;
+    /// `field` returns false to give up. A singular field seen twice gives up too.
+    mutating func fields(singular: FieldSet, _ field: (inout WireReader, UInt64, UInt64) -> Bool) -> Bool {
+        var seen: UInt64 = 0
+        while !atEnd {
+            guard let (number, wireType) = tag(), number < 64 else { return false }
+            if singular.bits & (1 << number) != 0 {
+                guard seen & (1 << number) == 0 else { return false }
+                seen |= 1 << number
+            }
+            guard field(&self, number, wireType) else { return false }
+        }
+        return true
+    }
+
+    mutating func body() -> WireBody? {
+        var body = WireBody()
+        let complete = fields(singular: [1, 2, 3, 4, 6, 7, 8]) { reader, number, wireType in
+            switch (number, wireType) {
+            case (1, 0):
+                guard let value = reader.varint(), value <= UInt64(UInt32.max) else { return false }
+                body.version = UInt32(value)
+            case (2, 2):
+                guard let value = reader.string() else { return false }
+                body.origin = value
+            case (3, 0):
+                guard let value = reader.varint() else { return false }
+                body.seq = value
+            case (4, 2):
+                guard let value = reader.bytes() else { return false }
+                body.prev = value
+            case (5, 2):
+                guard var component = reader.message(), let value = component.component() else { return false }
+                body.context.append(value)
+            case (6, 2):
+                guard var hlc = reader.message(), let value = hlc.hlc() else { return false }
+                body.hlc = value
+            case (7, 2):
+                guard let value = reader.string() else { return false }
+                body.keyID = value
+            case (8, 2):
+                guard var event = reader.message(), let value = event.event() else { return false }
+                body.event = value
+            default:
+                return false
+            }
+            return true
+        }
+        return complete ? body : nil
+    }
+
+    mutating func component() -> (origin: String, seq: UInt64)? {
+        var origin = "", seq: UInt64 = 0
+        let complete = fields(singular: [1, 2]) { reader, number, wireType in
+            switch (number, wireType) {
+            case (1, 2):
+                guard let value = reader.string() else { return false }
+                origin = value
+            case (2, 0):
+                guard let value = reader.varint() else { return false }
+                seq = value
+            default:
+                return false
+            }
+            return true
+        }
+        return complete ? (origin, seq) : nil
+    }
+
+    mutating func hlc() -> (wall: UInt64, logical: UInt32)? {
+        var wall: UInt64 = 0, logical: UInt32 = 0
+        let complete = fields(singular: [1, 2]) { reader, number, wireType in
+            switch (number, wireType) {
+            case (1, 0):
+                guard let value = reader.varint() else { return false }
+                wall = value
+            case (2, 0):
+                guard let value = reader.varint(), value <= UInt64(UInt32.max) else { return false }
+                logical = UInt32(value)
+            default:
+                return false
+            }
+            return true
+        }
+        return complete ? (wall, logical) : nil
+    }
+
+    /// The event's kind. An empty event is `.some(nil)`; nil gives up.
+    mutating func event() -> WireEvent?? {
+        var event: WireEvent?
+        // The kinds form one oneof: a second one, which the library would let replace the
+        // first, gives up here.
+        var kinds = 0
+        let complete = fields(singular: [1, 2, 3, 4, 5, 6, 7, 8]) { reader, number, wireType in
+            guard wireType == 2, var inner = reader.message() else { return false }
+            kinds += 1
+            let parsed: WireEvent?
+            switch number {
+            case 1: parsed = inner.issue().map { .issue($0) }
+            case 2: parsed = inner.amend()
+            case 3: parsed = inner.renew()
+            case 4: parsed = inner.status().map { .suspend(licenseID: $0.licenseID, reason: $0.reason) }
+            case 5: parsed = inner.status().map { .reinstate(licenseID: $0.licenseID, reason: $0.reason) }
+            case 6: parsed = inner.status().map { .revoke(licenseID: $0.licenseID, reason: $0.reason) }
+            case 7: parsed = inner.agreement()
+            case 8: parsed = inner.transfer()
+            default: parsed = nil
+            }
+            event = parsed
+            return parsed != nil
+        }
+        guard complete, kinds <= 1 else { return nil }
+        return .some(event)
+    }
+
+    mutating func issue() -> WireBody.Issue? {
+        var issue = WireBody.Issue()
+        let complete = fields(singular: [1, 2, 3, 4, 6, 7]) { reader, number, wireType in
+            guard wireType == 2 else { return false }
+            switch number {
+            case 1: guard let value = reader.string() else { return false }; issue.licenseType = value
+            case 2: guard let value = reader.string() else { return false }; issue.province = value
+            case 3: guard let value = reader.bytes() else { return false }; issue.holderRef = value
+            case 4: guard let value = reader.string() else { return false }; issue.holderMasked = value
+            case 5: guard var inner = reader.message(), let value = inner.attribute() else { return false }; issue.attributes.append(value)
+            case 6: guard let value = reader.string() else { return false }; issue.validFrom = value
+            case 7: guard let value = reader.string() else { return false }; issue.validUntil = value
+            default: return false
+            }
+            return true
+        }
+        return complete ? issue : nil
+    }
+
+    mutating func attribute() -> (name: String, value: String)? {
+        var name = "", value = ""
+        let complete = fields(singular: [1, 2]) { reader, number, wireType in
+            guard wireType == 2, let text = reader.string() else { return false }
+            switch number {
+            case 1: name = text
+            case 2: value = text
+            default: return false
+            }
+            return true
+        }
+        return complete ? (name, value) : nil
+    }
+
+    mutating func transfer() -> WireEvent? {
+        var licenseID = "", license: WireBody.Issue?, reason = ""
+        let complete = fields(singular: [1, 2, 3]) { reader, number, wireType in
+            guard wireType == 2 else { return false }
+            switch number {
+            case 1: guard let value = reader.string() else { return false }; licenseID = value
+            case 2: guard var inner = reader.message(), let value = inner.issue() else { return false }; license = value
+            case 3: guard let value = reader.string() else { return false }; reason = value
+            default: return false
+            }
+            return true
+        }
+        return complete ? .transfer(licenseID: licenseID, license: license, reason: reason) : nil
+    }
+
+    mutating func amend() -> WireEvent? {
+        var licenseID = "", set: [(name: String, value: String)] = [], remove: [String] = [], reason = ""
+        let complete = fields(singular: [1, 4]) { reader, number, wireType in
+            guard wireType == 2 else { return false }
+            switch number {
+            case 1: guard let value = reader.string() else { return false }; licenseID = value
+            case 2: guard var inner = reader.message(), let value = inner.attribute() else { return false }; set.append(value)
+            case 3: guard let value = reader.string() else { return false }; remove.append(value)
+            case 4: guard let value = reader.string() else { return false }; reason = value
+            default: return false
+            }
+            return true
+        }
+        return complete ? .amend(licenseID: licenseID, set: set, remove: remove, reason: reason) : nil
+    }
+
+    mutating func renew() -> WireEvent? {
+        var licenseID = "", validUntil = "", reason = ""
+        let complete = fields(singular: [1, 2, 3]) { reader, number, wireType in
+            guard wireType == 2, let text = reader.string() else { return false }
+            switch number {
+            case 1: licenseID = text
+            case 2: validUntil = text
+            case 3: reason = text
+            default: return false
+            }
+            return true
+        }
+        return complete ? .renew(licenseID: licenseID, validUntil: validUntil, reason: reason) : nil
+    }
+
+    mutating func status() -> (licenseID: String, reason: String)? {
+        var licenseID = "", reason = ""
+        let complete = fields(singular: [1, 2]) { reader, number, wireType in
+            guard wireType == 2, let text = reader.string() else { return false }
+            switch number {
+            case 1: licenseID = text
+            case 2: reason = text
+            default: return false
+            }
+            return true
+        }
+        return complete ? (licenseID, reason) : nil
+    }
+
+    mutating func agreement() -> WireEvent? {
+        var province = "", terms: [WireBody.Term] = []
+        let complete = fields(singular: [1]) { reader, number, wireType in
+            guard wireType == 2 else { return false }
+            switch number {
+            case 1: guard let value = reader.string() else { return false }; province = value
+            case 2: guard var inner = reader.message(), let value = inner.term() else { return false }; terms.append(value)
+            default: return false
+            }
+            return true
+        }
+        return complete ? .agreement(province: province, terms: terms) : nil
+    }
+
+    mutating func term() -> WireBody.Term? {
+        var term = WireBody.Term()
+        let complete = fields(singular: [1]) { reader, number, wireType in
+            guard wireType == 2, let text = reader.string() else { return false }
+            switch number {
+            case 1: term.province = text
+            case 2: term.licenseTypes.append(text)
+            default: return false
+            }
+            return true
+        }
+        return complete ? term : nil
+    }
+}
+
+extension WireBody {
+    /// What the protobuf library decoded, for a body `parse` gave up on.
+    init(_ m: LXEntryBody) {
+        version = m.version
+        origin = m.origin
+        seq = m.seq
+        prev = [UInt8](m.prev)
+        context = m.context.map { ($0.origin, $0.seq) }
+        hlc = m.hasHlc ? (m.hlc.wallMs, m.hlc.logical) : nil
+        keyID = m.keyID
+        event = m.hasEvent ? m.event.kind.map(WireEvent.init) : nil
+    }
+}
+
+extension WireBody.Issue {
+    init(_ m: LXIssueEvent) {
+        self.init(licenseType: m.licenseType, province: m.province, holderRef: [UInt8](m.holderRef), holderMasked: m.holderMasked,
+                  attributes: m.attributes.map { ($0.name, $0.value) }, validFrom: m.validFrom, validUntil: m.validUntil)
+    }
+}
+
+extension WireEvent {
+    init(_ kind: LXLicenseEvent.OneOf_Kind) {
+        switch kind {
+        case let .issue(m): self = .issue(WireBody.Issue(m))
+        case let .transfer(m): self = .transfer(licenseID: m.licenseID, license: m.hasLicense ? WireBody.Issue(m.license) : nil, reason: m.reason)
+        case let .amend(m): self = .amend(licenseID: m.licenseID, set: m.set.map { ($0.name, $0.value) }, remove: m.remove, reason: m.reason)
+        case let .renew(m): self = .renew(licenseID: m.licenseID, validUntil: m.validUntil, reason: m.reason)
+        case let .suspend(m): self = .suspend(licenseID: m.licenseID, reason: m.reason)
+        case let .reinstate(m): self = .reinstate(licenseID: m.licenseID, reason: m.reason)
+        case let .revoke(m): self = .revoke(licenseID: m.licenseID, reason: m.reason)
+        case let .agreement(m): self = .agreement(province: m.province, terms: m.terms.map { WireBody.Term(province: $0.province, licenseTypes: $0.licenseTypes) })
+        }
+    }
+}

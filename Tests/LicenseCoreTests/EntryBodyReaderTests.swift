@@ -1,0 +1,97 @@
+@_spi(Testing) import LicenseCore
+import Testing
+
+/// The entry decoder's own reader (for the bodies authors emit) against the protobuf
+/// library: on every input, valid or broken, both give the same body or the same error.
+@Suite struct EntryBodyReaderTests {
+    /// Every kind of event, transfers and agreements included.
+    static func bodies() -> [EntryBody] {
+        let transfer = LicenseEvent.transfer(.init(licenseID: EntryCodecTests.licenseID, license: Fixtures.drivingLicenceIssue(),
+                                                   reason: "moved to Beijing"))
+        let agreement = LicenseEvent.agreement(RecognitionAgreement(
+            province: "440000", terms: ["*": .all, "110000": .only(["business_license", "driving_licence"]), "310000": .only([])]))
+        let extra = [transfer, agreement].map { event in
+            EntryBody(origin: "gd", seq: 3, prev: try! EntryID(bytes: [UInt8](repeating: 7, count: 32)),
+                      context: VersionVector(["gd": 2, "bj": 5]), hlc: Fixtures.hlc(EntryCodecTests.wall, 1),
+                      keyID: Fixtures.signer.keyID, event: event)
+        }
+        return EntryCodecTests.bodies() + extra + [EntryCodecTests.issueBody()]
+    }
+
+    static func decode(_ bytes: [UInt8]) -> Result<EntryBody, EntryError> {
+        Result { () throws(EntryError) in try EntryBody(decoding: bytes) }
+    }
+
+    static func reference(_ bytes: [UInt8]) -> Result<EntryBody, EntryError> {
+        Result { () throws(EntryError) in try EntryBody(referenceDecoding: bytes) }
+    }
+
+    @Test func everyAuthoredBody_isReadWithoutTheLibrary_andDecodesAsTheLibraryDecodesIt() throws {
+        for body in Self.bodies() {
+            let bytes = body.encoded()
+            #expect(EntryBody.isReadWithoutLibrary(bytes), "\(body.event.kind)")
+            #expect(try EntryBody(decoding: bytes) == body)
+            #expect(Self.decode(bytes) == Self.reference(bytes))
+        }
+    }
+
+    /// Flipped, dropped, inserted and repeated bytes: whatever the library makes of the
+    /// result (a refusal mostly, now and then another valid body), the decoder makes too.
+    @Test func brokenBodies_decodeAsTheLibraryDecodesThem() {
+        var random = SplitMix(seed: 11)
+        var readWithoutLibrary = 0, accepted = 0
+        for body in Self.bodies() {
+            let bytes = body.encoded()
+            for _ in 0..<1_500 {
+                var broken = bytes
+                switch random.below(5) {
+                case 0:
+                    broken[random.below(broken.count)] ^= UInt8(1 << random.below(8))
+                case 1:
+                    broken.removeSubrange(random.below(broken.count)..<broken.count)
+                case 2:
+                    broken.insert(UInt8(random.below(256)), at: random.below(broken.count + 1))
+                case 3:
+                    // A slice repeated: fields seen twice, which the library merges.
+                    let start = random.below(broken.count)
+                    let slice = broken[start..<min(broken.count, start + 1 + random.below(24))]
+                    broken.insert(contentsOf: slice, at: random.below(broken.count + 1))
+                default:
+                    broken[random.below(broken.count)] = UInt8(random.below(256))
+                }
+                let result = Self.decode(broken)
+                #expect(result == Self.reference(broken), "body \(body.event.kind), bytes \(Hex.encode(broken))")
+                if EntryBody.isReadWithoutLibrary(broken) { readWithoutLibrary += 1 }
+                if case .success = result { accepted += 1 }
+            }
+        }
+        // The mutations reach both readers and both outcomes.
+        #expect(readWithoutLibrary > 1_000)
+        #expect(accepted > 100)
+    }
+
+    @Test func aFieldRepeated_isLeftToTheLibrary_whichKeepsTheLastValue() throws {
+        let body = EntryCodecTests.issueBody()
+        // Field 3 (seq), varint 1, appended after the canonical fields: the same value again.
+        let bytes = body.encoded() + [0x18, 0x01]
+        #expect(!EntryBody.isReadWithoutLibrary(bytes))
+        #expect(try EntryBody(decoding: bytes) == body)
+    }
+
+    @Test func unknownFieldsAndBadText_areRefusedAsTheLibraryRefusesThem() {
+        let bytes = EntryCodecTests.issueBody().encoded()
+        for broken in [bytes + [0xF8, 0x01, 0x00], // field 31, varint 0
+                       bytes + [0x3A, 0x02, 0xC3, 0x28]] { // key_id again, invalid UTF-8
+            #expect(!EntryBody.isReadWithoutLibrary(broken))
+            guard case .failure = Self.decode(broken) else {
+                Issue.record("accepted \(Hex.encode(broken))")
+                continue
+            }
+            #expect(Self.decode(broken) == Self.reference(broken))
+        }
+    }
+}
+
+extension SplitMix {
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
