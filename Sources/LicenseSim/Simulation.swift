@@ -230,6 +230,9 @@ public final class Simulation {
     /// Entries whose signature the invariant checker has verified (an id covers body and
     /// signature, so one check holds on every node).
     var verified: Set<EntryID> = []
+    /// The nodes' own signature checks, shared: each entry's signature is checked once in
+    /// the process rather than once per simulated node (the checker above stays apart).
+    let signatures = SignatureMemo()
     /// Per origin, the highest seq some node held that was not wiped or rolled back since:
     /// none of it may be missing after the heal.
     var networkHeld = VersionVector()
@@ -274,9 +277,8 @@ public final class Simulation {
     /// network's certificates would.
     func openStore(_ node: SimNode, file: String) throws -> LedgerStore {
         let identity = LedgerStore.Identity(nodeID: node.id, province: node.province)
-        let store = config.brokenMergeRule
-            ? try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node), brokenMergeRule: .arrivalOrder)
-            : try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node))
+        let store = try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node),
+                                    mergeRule: config.brokenMergeRule ? .arrivalOrder : .causal, signatureMemo: signatures)
         for (keyID, key) in keys.sorted(by: { $0.key < $1.key }) {
             try store.registerIssuerKey(keyID: keyID, origin: key.origin, publicKey: key.key)
         }

@@ -84,10 +84,10 @@ extension LedgerStore {
         // A small batch (a pushed entry or two) is checked at once: a thread hop would
         // cost more than it saves.
         if entries.count <= Self.parallelVerifyChunk {
-            return CheckedBatch(entries: entries, checks: Self.signatureChecks(entries, keys: keys, skipping: held))
+            return CheckedBatch(entries: entries, checks: Self.signatureChecks(entries, keys: keys, skipping: held, memo: signatureMemo))
         }
         let checks = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: Self.signatureChecks(entries, keys: keys, skipping: held)) }
+            DispatchQueue.global().async { continuation.resume(returning: Self.signatureChecks(entries, keys: keys, skipping: held, memo: self.signatureMemo)) }
         }
         return CheckedBatch(entries: entries, checks: checks)
     }
@@ -102,6 +102,7 @@ extension LedgerStore {
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
+        vectorCache.invalidate()
         // Agreements and new equivocation proofs change what recognition decisions read.
         if batch.entries.contains(where: { !$0.body.event.isLicenseEvent })
             || outcomes.contains(where: { if case .refused(.conflict) = $0 { true } else { false } }) {
@@ -117,10 +118,10 @@ extension LedgerStore {
     /// names, bound to its origin) and the result; nil when no such key was known, or when
     /// the entry lies within `held` (most likely a duplicate; checked in the transaction).
     static func signatureChecks(_ entries: [Entry], keys: [String: IssuerKeyRecord],
-                                skipping held: VersionVector = VersionVector()) -> [SignatureCheck?] {
+                                skipping held: VersionVector = VersionVector(), memo: SignatureMemo? = nil) -> [SignatureCheck?] {
         @Sendable func check(_ entry: Entry) -> SignatureCheck? {
             guard entry.body.seq > held[entry.body.origin], let key = keys[entry.body.keyID], key.origin == entry.body.origin else { return nil }
-            return SignatureCheck(key: key.publicKey, valid: entry.hasValidSignature(by: key.publicKey))
+            return SignatureCheck(key: key.publicKey, valid: isValid(entry, by: key.publicKey, memo: memo))
         }
         guard entries.count > parallelVerifyChunk else { return entries.map(check) }
         let chunks = (entries.count + parallelVerifyChunk - 1) / parallelVerifyChunk
@@ -178,7 +179,7 @@ extension LedgerStore {
                 continue
             }
             let valid = if let early = checked[index], early.key == key.publicKey { early.valid }
-                        else { entry.hasValidSignature(by: key.publicKey) }
+                        else { Self.isValid(entry, by: key.publicKey, memo: signatureMemo) }
             guard valid else {
                 outcomes.append(.refused(.badSignature(origin: body.origin, seq: body.seq)))
                 continue
@@ -221,7 +222,7 @@ extension LedgerStore {
             outcomes.append(.appended)
         }
         for (origin, head) in heads {
-            try Self.saveHead(origin: origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
+            try saveHead(origin: origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
         }
         if digest != digestBefore { try Self.saveDigest(digest, db) }
         return outcomes
@@ -321,7 +322,9 @@ extension LedgerStore {
             .execute(arguments: [id.text, entry.body.origin, Int64(entry.body.seq)])
     }
 
-    static func saveHead(origin: String, seq: UInt64, id: EntryID, hlc: HybridTimestamp, _ db: Database) throws {
+    /// Moves an origin's head; the caller invalidates `vectorCache` again after its commit.
+    func saveHead(origin: String, seq: UInt64, id: EntryID, hlc: HybridTimestamp, _ db: Database) throws {
+        vectorCache.invalidate()
         try db.cachedStatement(sql: """
             INSERT OR REPLACE INTO origins (origin, head_seq, head_id, head_hlc_wall, head_hlc_logical)
             VALUES (?, ?, ?, ?, ?)

@@ -55,7 +55,7 @@ extension LedgerStore {
             guard let key = keys[entry.body.keyID], key.origin == entry.body.origin else {
                 return .unverifiable(keyID: entry.body.keyID, origin: entry.body.origin)
             }
-            guard entry.hasValidSignature(by: key.publicKey) else { return .refused(.badSignature(origin: origin, seq: seq)) }
+            guard Self.isValid(entry, by: key.publicKey, memo: signatureMemo) else { return .refused(.badSignature(origin: origin, seq: seq)) }
         }
         @Sendable func decide(_ db: Database) throws -> (known: Bool, distinct: [Entry]) {
             if try Self.proofExists(origin: origin, seq: seq, db) { return (true, []) }

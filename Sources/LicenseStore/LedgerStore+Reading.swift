@@ -5,7 +5,7 @@ import LicenseCore
 /// Reads of the ledger: vectors, digests, licenses, entries, and a consistent backup.
 extension LedgerStore {
     public func versionVector() throws(StoreError) -> VersionVector {
-        try run { try pool.read { db in try Self.versionVector(db) } }
+        try run { try vectorCache.value { try pool.read { db in try Self.versionVector(db) } } }
     }
 
     /// Number of entries held: the sum of the heads, without scanning the ledger.

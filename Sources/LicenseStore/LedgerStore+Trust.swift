@@ -156,10 +156,11 @@ extension LedgerStore {
                                      hlc: hlc, keyID: signer.keyID, event: .agreement(agreement))
                 let entry = Entry.sign(body, with: signer.key)
                 try self.storeAgreement(entry, agreement, db)
-                try Self.saveHead(origin: signer.origin, seq: body.seq, id: entry.id, hlc: hlc, db)
+                try self.saveHead(origin: signer.origin, seq: body.seq, id: entry.id, hlc: hlc, db)
                 return entry
             }
         }
+        vectorCache.invalidate()
         trustCache.invalidate()
         return entry
     }

@@ -24,6 +24,9 @@ public final class LedgerStore: Sendable {
     /// Certificates, revocations and agreements, for recognition decisions: every decision
     /// needs them, and they change rarely.
     let trustCache = GenerationCache<TrustSnapshot>()
+    /// The version vector: every session reads it after every append. Whatever moves a
+    /// head (`saveHead`) invalidates it, inside its transaction and again after the commit.
+    let vectorCache = GenerationCache<VersionVector>()
     private let authoredBatches = Mutex(0)
 
     /// Transactions `author` has committed since the store was opened (group-commit tests
@@ -56,7 +59,7 @@ public final class LedgerStore: Sendable {
     public convenience init(path: String, identity: Identity? = nil, readOnly: Bool = false,
                             physicalMilliseconds: UInt64? = nil) throws(StoreError) {
         try self.init(path: path, identity: identity, readOnly: readOnly, physicalMilliseconds: physicalMilliseconds,
-                      mergeRule: .causal)
+                      mergeRule: .causal, signatureMemo: nil)
     }
 
     /// How a later event of a license is merged into its view. `causal` is the product's
@@ -70,18 +73,22 @@ public final class LedgerStore: Sendable {
     }
 
     let mergeRule: MergeRule
+    /// Signature checks shared with the other ledgers of the process (the simulator's).
+    let signatureMemo: SignatureMemo?
 
-    /// A store that merges with `mergeRule`: for the simulator's canary test only.
+    /// A store for the simulator: it merges with `mergeRule` (`arrivalOrder` for the canary
+    /// test only) and shares signature checks through `signatureMemo`.
     @_spi(Testing) public convenience init(path: String, identity: Identity?, physicalMilliseconds: UInt64? = nil,
-                                           brokenMergeRule mergeRule: MergeRule) throws(StoreError) {
+                                           mergeRule: MergeRule, signatureMemo: SignatureMemo?) throws(StoreError) {
         try self.init(path: path, identity: identity, readOnly: false, physicalMilliseconds: physicalMilliseconds,
-                      mergeRule: mergeRule)
+                      mergeRule: mergeRule, signatureMemo: signatureMemo)
     }
 
     private init(path: String, identity: Identity?, readOnly: Bool, physicalMilliseconds: UInt64?,
-                 mergeRule: MergeRule) throws(StoreError) {
+                 mergeRule: MergeRule, signatureMemo: SignatureMemo?) throws(StoreError) {
         self.path = path
         self.mergeRule = mergeRule
+        self.signatureMemo = signatureMemo
         var config = Configuration()
         config.readonly = readOnly
         config.label = "ledger"
@@ -290,6 +297,7 @@ public final class LedgerStore: Sendable {
                 try self.authorInTransaction(events, signer: signer, catalog: catalog,
                                              physicalMilliseconds: physicalMilliseconds, today: today, db: db)
             }
+            vectorCache.invalidate()
             authoredBatches.withLock { $0 += 1 }
             return results
         }
@@ -386,7 +394,7 @@ public final class LedgerStore: Sendable {
             results.append(.success(Authored(entry: entry, state: state)))
         }
         if head.seq > 0 {
-            try Self.saveHead(origin: signer.origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
+            try saveHead(origin: signer.origin, seq: head.seq, id: head.id, hlc: head.hlc, db)
             try Self.saveDigest(digest, db)
         }
         return results
