@@ -102,7 +102,8 @@ extension LedgerStore {
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }
         }
-        vectorCache.invalidate()
+        // Heads moved only if something was stored; duplicates, common in a mesh, keep the vector.
+        if outcomes.contains(.appended) { vectorCache.invalidate() }
         // Agreements and new equivocation proofs change what recognition decisions read.
         if batch.entries.contains(where: { !$0.body.event.isLicenseEvent })
             || outcomes.contains(where: { if case .refused(.conflict) = $0 { true } else { false } }) {

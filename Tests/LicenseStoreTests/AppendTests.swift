@@ -37,6 +37,27 @@ private typealias F = StoreFixtures
         #expect(try LedgerVerifier.verify(receiver).isValid)
     }
 
+    /// The vector is kept in memory between writes: every write that moves a head must
+    /// show in the next read, whoever wrote it.
+    @Test func versionVector_readBetweenWrites_showsEveryWrite() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        #expect(try receiver.versionVector() == VersionVector())
+        _ = try await receiver.append(Array(entries.prefix(2)), physicalMilliseconds: F.now)
+        #expect(try receiver.versionVector() == VersionVector(["gd": 2]))
+        _ = try await receiver.append(Array(entries.prefix(2)), physicalMilliseconds: F.now)
+        #expect(try receiver.versionVector() == VersionVector(["gd": 2]))
+        _ = try await receiver.append(entries, physicalMilliseconds: F.now)
+        #expect(try receiver.versionVector() == VersionVector(["gd": 3]))
+        let signer = IssuerSigner(origin: "bj", key: F.key)
+        try receiver.registerIssuerKey(keyID: signer.keyID, origin: "bj", publicKey: F.key.publicKey)
+        _ = try await receiver.author([F.residencePermit(holder: 3)], signer: signer, catalog: F.catalog,
+                                      physicalMilliseconds: F.now, today: F.today)
+        #expect(try receiver.versionVector() == VersionVector(["gd": 3, "bj": 1]))
+        _ = try await receiver.publishAgreement(.nationalDefault(province: "110000"), signer: signer, physicalMilliseconds: F.now)
+        #expect(try receiver.versionVector() == VersionVector(["gd": 3, "bj": 2]))
+    }
+
     @Test func append_sameEntriesTwice_isANoOp() async throws {
         let (_, entries) = try await authoredChain()
         let receiver = try openReceiver()
