@@ -87,7 +87,7 @@ extension LedgerStore {
             return CheckedBatch(entries: entries, checks: Self.signatureChecks(entries, keys: keys, skipping: held, memo: signatureMemo))
         }
         let checks = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: Self.signatureChecks(entries, keys: keys, skipping: held, memo: self.signatureMemo)) }
+            verifier.async { continuation.resume(returning: Self.signatureChecks(entries, keys: keys, skipping: held, memo: self.signatureMemo)) }
         }
         return CheckedBatch(entries: entries, checks: checks)
     }

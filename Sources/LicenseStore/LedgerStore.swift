@@ -27,6 +27,9 @@ public final class LedgerStore: Sendable {
     /// The version vector: every session reads it after every append. Whatever moves a
     /// head (`saveHead`) invalidates it, inside its transaction and again after the commit.
     let vectorCache = GenerationCache<VersionVector>()
+    /// Large batches have their signatures checked one batch at a time, in the order they
+    /// were handed in, each on every core (see `checkSignatures`).
+    let verifier = DispatchQueue(label: "ledger.verify")
     private let authoredBatches = Mutex(0)
 
     /// Transactions `author` has committed since the store was opened (group-commit tests
