@@ -78,6 +78,24 @@ import Testing
         #expect(try EntryBody(decoding: bytes) == body)
     }
 
+    /// Tags padded with continuation bytes: the library reads tags of up to five bytes and
+    /// refuses longer ones, which a plain varint reader would take.
+    @Test func paddedTags_decodeAsTheLibraryDecodesThem() throws {
+        let bytes = EntryCodecTests.issueBody().encoded()
+        #expect(bytes.first == 0x08) // field 1 (version), varint
+        for padded: [UInt8] in [[0x88, 0x00], [0x88, 0x80, 0x00], [0x88, 0x80, 0x80, 0x80, 0x00],
+                                [0x88, 0x80, 0x80, 0x80, 0x80, 0x00], [0x88, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]] {
+            let broken = padded + bytes.dropFirst()
+            #expect(Self.decode(broken) == Self.reference(broken), "tag \(Hex.encode(padded))")
+        }
+        // Six bytes and more: refused, as the library refuses them.
+        let sixBytes: [UInt8] = [0x88, 0x80, 0x80, 0x80, 0x80, 0x00] + bytes.dropFirst()
+        guard case .failure = Self.decode(sixBytes) else {
+            Issue.record("a six-byte tag was accepted")
+            return
+        }
+    }
+
     @Test func unknownFieldsAndBadText_areRefusedAsTheLibraryRefusesThem() {
         let bytes = EntryCodecTests.issueBody().encoded()
         for broken in [bytes + [0xF8, 0x01, 0x00], // field 31, varint 0

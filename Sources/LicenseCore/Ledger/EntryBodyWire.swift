@@ -95,9 +95,12 @@ private struct WireReader {
         return nil
     }
 
-    /// The next field's number and wire type.
+    /// The next field's number and wire type. Every field this reader knows fits a tag of
+    /// two bytes; a longer (padded) tag is left to the library, which reads tags by rules
+    /// of its own (at most five bytes) and refuses some that a plain varint would read.
     mutating func tag() -> (field: UInt64, wireType: UInt64)? {
-        guard let key = varint(), key >> 3 > 0 else { return nil }
+        let start = index
+        guard let key = varint(), index - start <= 2, key >> 3 > 0 else { return nil }
         return (key >> 3, key & 7)
     }
 
