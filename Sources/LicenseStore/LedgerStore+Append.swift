@@ -119,7 +119,7 @@ extension LedgerStore {
     /// names, bound to its origin) and the result; nil when no such key was known, or when
     /// the entry lies within `held` (most likely a duplicate; checked in the transaction).
     static func signatureChecks(_ entries: [Entry], keys: [String: IssuerKeyRecord],
-                                skipping held: VersionVector = VersionVector(), memo: SignatureMemo? = nil) -> [SignatureCheck?] {
+                                skipping held: VersionVector, memo: SignatureMemo?) -> [SignatureCheck?] {
         @Sendable func check(_ entry: Entry) -> SignatureCheck? {
             guard entry.body.seq > held[entry.body.origin], let key = keys[entry.body.keyID], key.origin == entry.body.origin else { return nil }
             return SignatureCheck(key: key.publicKey, valid: isValid(entry, by: key.publicKey, memo: memo))

@@ -16,9 +16,6 @@ import Synchronization
 
     public init() {}
 
-    /// Checks computed so far.
-    public var count: Int { results.withLock { $0.count } }
-
     func isValid(_ entry: Entry, by key: PublicKey) -> Bool {
         let check = Check(entry: entry.id, key: key)
         if let known = results.withLock({ $0[check] }) { return known }

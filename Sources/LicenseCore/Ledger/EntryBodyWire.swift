@@ -227,9 +227,9 @@ private struct WireReader {
             case 1: parsed = inner.issue().map { .issue($0) }
             case 2: parsed = inner.amend()
             case 3: parsed = inner.renew()
-            case 4: parsed = inner.status().map { .suspend(licenseID: $0.licenseID, reason: $0.reason) }
-            case 5: parsed = inner.status().map { .reinstate(licenseID: $0.licenseID, reason: $0.reason) }
-            case 6: parsed = inner.status().map { .revoke(licenseID: $0.licenseID, reason: $0.reason) }
+            case 4: parsed = inner.stringPair().map { .suspend(licenseID: $0.0, reason: $0.1) }
+            case 5: parsed = inner.stringPair().map { .reinstate(licenseID: $0.0, reason: $0.1) }
+            case 6: parsed = inner.stringPair().map { .revoke(licenseID: $0.0, reason: $0.1) }
             case 7: parsed = inner.agreement()
             case 8: parsed = inner.transfer()
             default: parsed = nil
@@ -250,7 +250,7 @@ private struct WireReader {
             case 2: guard let value = reader.string() else { return false }; issue.province = value
             case 3: guard let value = reader.bytes() else { return false }; issue.holderRef = value
             case 4: guard let value = reader.string() else { return false }; issue.holderMasked = value
-            case 5: guard var inner = reader.message(), let value = inner.attribute() else { return false }; issue.attributes.append(value)
+            case 5: guard var inner = reader.message(), let value = inner.stringPair() else { return false }; issue.attributes.append(value)
             case 6: guard let value = reader.string() else { return false }; issue.validFrom = value
             case 7: guard let value = reader.string() else { return false }; issue.validUntil = value
             default: return false
@@ -260,18 +260,20 @@ private struct WireReader {
         return complete ? issue : nil
     }
 
-    mutating func attribute() -> (name: String, value: String)? {
-        var name = "", value = ""
+    /// A message of two strings, fields 1 and 2: an attribute (name, value) or a status
+    /// change (license id, reason).
+    mutating func stringPair() -> (String, String)? {
+        var first = "", second = ""
         let complete = fields(singular: [1, 2]) { reader, number, wireType in
             guard wireType == 2, let text = reader.string() else { return false }
             switch number {
-            case 1: name = text
-            case 2: value = text
+            case 1: first = text
+            case 2: second = text
             default: return false
             }
             return true
         }
-        return complete ? (name, value) : nil
+        return complete ? (first, second) : nil
     }
 
     mutating func transfer() -> WireEvent? {
@@ -295,7 +297,7 @@ private struct WireReader {
             guard wireType == 2 else { return false }
             switch number {
             case 1: guard let value = reader.string() else { return false }; licenseID = value
-            case 2: guard var inner = reader.message(), let value = inner.attribute() else { return false }; set.append(value)
+            case 2: guard var inner = reader.message(), let value = inner.stringPair() else { return false }; set.append(value)
             case 3: guard let value = reader.string() else { return false }; remove.append(value)
             case 4: guard let value = reader.string() else { return false }; reason = value
             default: return false
@@ -318,20 +320,6 @@ private struct WireReader {
             return true
         }
         return complete ? .renew(licenseID: licenseID, validUntil: validUntil, reason: reason) : nil
-    }
-
-    mutating func status() -> (licenseID: String, reason: String)? {
-        var licenseID = "", reason = ""
-        let complete = fields(singular: [1, 2]) { reader, number, wireType in
-            guard wireType == 2, let text = reader.string() else { return false }
-            switch number {
-            case 1: licenseID = text
-            case 2: reason = text
-            default: return false
-            }
-            return true
-        }
-        return complete ? (licenseID, reason) : nil
     }
 
     mutating func agreement() -> WireEvent? {
