@@ -278,7 +278,8 @@ public final class Simulation {
     func openStore(_ node: SimNode, file: String) throws -> LedgerStore {
         let identity = LedgerStore.Identity(nodeID: node.id, province: node.province)
         let store = try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node),
-                                    mergeRule: config.brokenMergeRule ? .arrivalOrder : .causal, signatureMemo: signatures)
+                                    mergeRule: config.brokenMergeRule ? .arrivalOrder : .causal, signatureMemo: signatures,
+                                    writeThread: .callerThread)
         for (keyID, key) in keys.sorted(by: { $0.key < $1.key }) {
             try store.registerIssuerKey(keyID: keyID, origin: key.origin, publicKey: key.key)
         }

@@ -33,7 +33,7 @@ extension LedgerStore {
     /// Appends records to the audit log in one transaction.
     public func recordAudit(_ records: [AuditRecord]) async throws(StoreError) {
         try await runAsync {
-            try await pool.write { db in
+            try await write { db in
                 let insert = try db.cachedStatement(sql: """
                     INSERT INTO audit (at_ms, actor, action, holder_ref, license_id, purpose) VALUES (?, ?, ?, ?, ?, ?)
                     """)

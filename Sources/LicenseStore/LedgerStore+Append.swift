@@ -82,8 +82,9 @@ extension LedgerStore {
         // the transaction; the rare conflict among them is verified there.
         let held = try versionVector()
         // A small batch (a pushed entry or two) is checked at once: a thread hop would
-        // cost more than it saves.
-        if entries.count <= Self.parallelVerifyChunk {
+        // cost more than it saves. A store that writes on its caller's thread checks there too
+        // (still on every core).
+        if entries.count <= Self.parallelVerifyChunk || writeThread == .callerThread {
             return CheckedBatch(entries: entries, checks: Self.signatureChecks(entries, keys: keys, skipping: held, memo: signatureMemo))
         }
         let checks = await withCheckedContinuation { continuation in
@@ -97,7 +98,7 @@ extension LedgerStore {
     /// origin then; one checked under another key is checked again.
     public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
         let outcomes = try await runAsync {
-            try await pool.write { db in
+            try await write { db in
                 try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try self.issuerKeys(db),
                                              physicalMilliseconds: physicalMilliseconds, db: db)
             }

@@ -70,7 +70,7 @@ extension LedgerStore {
         if seen.known { return .known }
         guard seen.distinct.count >= 2 else { return .consistent }
         let outcome = try await runAsync {
-            try await pool.write { db in
+            try await write { db in
                 // Again under the writer: the ledger may have moved since the read.
                 let now = try decide(db)
                 if now.known { return EvidenceOutcome.known }

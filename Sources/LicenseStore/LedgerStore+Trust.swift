@@ -149,7 +149,7 @@ extension LedgerStore {
     public func publishAgreement(_ agreement: RecognitionAgreement, signer: IssuerSigner,
                                  physicalMilliseconds: UInt64) async throws(StoreError) -> Entry {
         let entry = try await runAsync {
-            try await pool.write { db in
+            try await write { db in
                 let head = try Self.head(of: signer.origin, db)
                 let hlc = Self.after(head.hlc, clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) })
                 let body = EntryBody(origin: signer.origin, seq: head.seq + 1, prev: head.id, context: try Self.versionVector(db),

@@ -79,19 +79,34 @@ public final class LedgerStore: Sendable {
     /// Signature checks shared with the other ledgers of the process (the simulator's).
     let signatureMemo: SignatureMemo?
 
+    /// Where a write transaction runs. `writerQueue` is the product's: the caller suspends
+    /// while the database's writer queue runs it, so no thread of the concurrency pool waits
+    /// on SQLite. `callerThread` runs it, and large batches' signature checks, on the
+    /// caller's thread, which blocks: for the simulator, which drives every ledger from one
+    /// task, and to which each hop to a queue and back costs two thread switches (a quarter
+    /// of its run time, measured) and buys nothing.
+    @_spi(Testing) public enum WriteThread: Sendable {
+        case writerQueue
+        case callerThread
+    }
+
+    let writeThread: WriteThread
+
     /// A store for the simulator: it merges with `mergeRule` (`arrivalOrder` for the canary
-    /// test only) and shares signature checks through `signatureMemo`.
+    /// test only), shares signature checks through `signatureMemo`, and writes on `writeThread`.
     @_spi(Testing) public convenience init(path: String, identity: Identity?, physicalMilliseconds: UInt64? = nil,
-                                           mergeRule: MergeRule, signatureMemo: SignatureMemo?) throws(StoreError) {
+                                           mergeRule: MergeRule, signatureMemo: SignatureMemo?,
+                                           writeThread: WriteThread = .writerQueue) throws(StoreError) {
         try self.init(path: path, identity: identity, readOnly: false, physicalMilliseconds: physicalMilliseconds,
-                      mergeRule: mergeRule, signatureMemo: signatureMemo)
+                      mergeRule: mergeRule, signatureMemo: signatureMemo, writeThread: writeThread)
     }
 
     private init(path: String, identity: Identity?, readOnly: Bool, physicalMilliseconds: UInt64?,
-                 mergeRule: MergeRule, signatureMemo: SignatureMemo?) throws(StoreError) {
+                 mergeRule: MergeRule, signatureMemo: SignatureMemo?, writeThread: WriteThread = .writerQueue) throws(StoreError) {
         self.path = path
         self.mergeRule = mergeRule
         self.signatureMemo = signatureMemo
+        self.writeThread = writeThread
         var config = Configuration()
         config.readonly = readOnly
         config.label = "ledger"
@@ -296,7 +311,7 @@ public final class LedgerStore: Sendable {
         today: CivilDate
     ) async throws(StoreError) -> [Result<Authored, LicenseRequestError>] {
         try await runAsync {
-            let results = try await pool.write { db in
+            let results = try await write { db in
                 try self.authorInTransaction(events, signer: signer, catalog: catalog,
                                              physicalMilliseconds: physicalMilliseconds, today: today, db: db)
             }
@@ -459,6 +474,19 @@ public final class LedgerStore: Sendable {
         } catch {
             throw Self.wrap(error)
         }
+    }
+
+    /// Runs `updates` in a write transaction on `writeThread`; returns after the commit.
+    func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        switch writeThread {
+        case .writerQueue: try await pool.write(updates)
+        case .callerThread: try writeBlocking(updates)
+        }
+    }
+
+    /// The synchronous write (within an async function, Swift would pick the async one).
+    private func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
+        try pool.write(updates)
     }
 
     func runAsync<T>(_ work: () async throws -> T) async throws(StoreError) -> T {
