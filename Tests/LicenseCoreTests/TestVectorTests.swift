@@ -132,4 +132,14 @@ import Testing
     @Test func blake2b256_shouldMatchTheEmptyInputVector() {
         #expect(Hex.encode(Sodium.blake2b256([])) == "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8")
     }
+
+    /// Parts are hashed as their concatenation, keyed or not (vectors from Python's hashlib).
+    @Test func blake2b256_hashesPartsAsTheirConcatenation() {
+        let abc = "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319"
+        #expect(Hex.encode(Sodium.blake2b256(Array("abc".utf8))) == abc)
+        #expect(Hex.encode(Sodium.blake2b256(Array("a".utf8), [], Array("bc".utf8))) == abc)
+        let keyed = "552893756a50d133eb9c1530ad408b9ea01c78707d2b5a2c1a1ac3db9a63c80c"
+        let key = [UInt8](repeating: UInt8(ascii: "k"), count: 32)
+        #expect(Hex.encode(Sodium.blake2b256(Array("abc".utf8), Array("def".utf8), key: key)) == keyed)
+    }
 }

@@ -16,13 +16,20 @@ public enum Sodium {
     /// BLAKE2b with a 32-byte output, optionally keyed, over the concatenation of `parts`.
     public static func blake2b256(_ parts: [UInt8]..., key: [UInt8] = []) -> [UInt8] {
         ensureInitialised()
-        // libsodium's streaming state is an over-aligned struct Swift imports as opaque;
-        // the inputs here are small, so hash one concatenated buffer instead.
-        let input = parts.count == 1 ? parts[0] : Array(parts.joined())
         var out = [UInt8](repeating: 0, count: 32)
-        let rc = key.withUnsafeBufferPointer { k in
-            crypto_generichash(&out, 32, input, UInt64(input.count), key.isEmpty ? nil : k.baseAddress, key.count)
+        // libsodium's streaming state is an over-aligned struct that Swift imports as
+        // opaque: it lives in memory allocated with its alignment. Each part is hashed where
+        // it lies, without joining the parts into one buffer first.
+        let state = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
+        defer { state.deallocate() }
+        let typed = OpaquePointer(state)
+        var rc = key.withUnsafeBufferPointer { k in
+            crypto_generichash_init(typed, key.isEmpty ? nil : k.baseAddress, key.count, 32)
         }
+        for part in parts where rc == 0 {
+            rc = part.withUnsafeBufferPointer { crypto_generichash_update(typed, $0.baseAddress, UInt64($0.count)) }
+        }
+        if rc == 0 { rc = crypto_generichash_final(typed, &out, 32) }
         precondition(rc == 0, "crypto_generichash failed")
         return out
     }
