@@ -34,6 +34,9 @@ import Testing
 
     @Test func description_shouldPadToFourTwoTwo() {
         #expect(CivilDate(year: 7, month: 1, day: 2)!.description == "0007-01-02")
+        #expect(CivilDate(year: 2026, month: 11, day: 30)!.description == "2026-11-30")
+        // Arithmetic can step past the calendar's range; the text still names the day.
+        #expect(CivilDate(year: 9999, month: 12, day: 31)!.adding(days: 1).description == "10000-01-01")
     }
 
     @Test func compare_shouldBeChronological() {

@@ -82,12 +82,19 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
             ?? self
     }
 
+    /// `YYYY-MM-DD`, built byte by byte: every stored license writes two of these.
     public var description: String {
-        func pad(_ v: Int, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        guard (0...9999).contains(year) else {
+            // Only date arithmetic reaches past the calendar's range; `init?` never does.
+            let text = String(year)
+            return String(repeating: "0", count: max(0, 4 - text.count)) + text
+                + "-\(month < 10 ? "0" : "")\(month)-\(day < 10 ? "0" : "")\(day)"
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+        let zero = UInt8(ascii: "0"), dash = UInt8(ascii: "-")
+        func digit(_ value: Int) -> UInt8 { zero + UInt8(value % 10) }
+        let bytes: [UInt8] = [digit(year / 1000), digit(year / 100), digit(year / 10), digit(year), dash,
+                              digit(month / 10), digit(month), dash, digit(day / 10), digit(day)]
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func < (a: CivilDate, b: CivilDate) -> Bool {

@@ -103,7 +103,7 @@ public struct StateDigest: Equatable, Sendable {
         }
 
         mutating func number(_ value: UInt64) {
-            bytes += withUnsafeBytes(of: value.bigEndian, Array.init)
+            withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
         }
 
         mutating func bytes(_ value: [UInt8]) {
@@ -112,7 +112,11 @@ public struct StateDigest: Equatable, Sendable {
         }
 
         mutating func text(_ value: String) {
-            bytes(Array(value.utf8))
+            var value = value
+            value.withUTF8 { utf8 in
+                number(UInt64(utf8.count))
+                bytes.append(contentsOf: utf8)
+            }
         }
 
         mutating func timestamp(_ value: HybridTimestamp) {
