@@ -62,7 +62,7 @@ public final class NodeMetrics: Sendable {
     func scrape(store: LedgerStore, board: PeerBoard) -> String {
         if let vector = try? store.versionVector() {
             registry.makeGauge(descriptor: Self.named("ledger", "entries", "Entries held")).set(Double(vector.total))
-            for (origin, seq) in vector.seqs {
+            for (origin, seq) in vector.sorted {
                 registry.makeGauge(descriptor: Self.named("ledger_origin", "seq", "Highest contiguous seq held, per origin"),
                                    labels: [("origin", origin)]).set(Double(seq))
             }
@@ -79,7 +79,7 @@ public final class NodeMetrics: Sendable {
                 registry.makeGauge(descriptor: Self.named("peer_sent", "bytes", "Bytes sent to the peer"), labels: labels)
                     .set(Double(peer.bytesOut))
                 let lags = peer.lag(behind: vector)
-                for origin in vector.seqs.keys {
+                for (origin, _) in vector.sorted {
                     let lag = lags[origin] ?? 0
                     registry.makeGauge(descriptor: Self.named("peer_lag", "entries", "Entries of an origin this node holds that the peer is not known to hold"),
                                        labels: [("peer", peer.nodeID), ("origin", origin)])

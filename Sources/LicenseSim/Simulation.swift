@@ -457,7 +457,7 @@ public final class Simulation {
         var groups: [String: [String]] = [:]
         for index in honest {
             let store = nodes[index].store!
-            let vector = try store.versionVector().seqs.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+            let vector = try store.versionVector().sorted.map { "\($0.origin):\($0.seq)" }.joined(separator: ",")
             let flags = try store.equivocations().map(\.origin).sorted()
             let digest = try store.ledgerDigest(excluding: flagged).prefix(8)
             groups["[\(vector)] flags \(flags) digest \(digest)", default: []].append(nodes[index].id)

@@ -34,7 +34,7 @@ public struct PeerStatus: Sendable, Equatable, Codable {
     /// Per origin, how many of this node's entries the peer lacks.
     public func lag(behind local: VersionVector) -> [String: UInt64] {
         var lag: [String: UInt64] = [:]
-        for (origin, seq) in local.seqs where seq > peerVector[origin, default: 0] {
+        for (origin, seq) in local.sorted where seq > peerVector[origin, default: 0] {
             lag[origin] = seq - peerVector[origin, default: 0]
         }
         return lag

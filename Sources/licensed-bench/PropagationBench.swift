@@ -66,7 +66,7 @@ enum PropagationBench {
                     var seen = VersionVector()
                     for await vector in updates {
                         let now = ContinuousClock.now
-                        for (origin, seq) in vector.seqs where origin != own && seq > seen[origin] {
+                        for (origin, seq) in vector.sorted where origin != own && seq > seen[origin] {
                             for s in (seen[origin] + 1)...seq {
                                 arrivals.times.withLock { all in
                                     let key = "\(origin)#\(s)"

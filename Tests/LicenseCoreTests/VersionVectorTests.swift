@@ -68,6 +68,39 @@ import Testing
         #expect(vv.sorted.map(\.seq) == [2, 4, 3, 1])
     }
 
+    /// The same components in any order of writes make equal vectors with equal hashes; a
+    /// write of zero removes a component wherever it sits.
+    @Test func writes_inAnyOrder_makeTheSameVector() {
+        let origins = ["ah", "bj", "gd", "sh", "xz", "zj"]
+        var forwards = VersionVector(), backwards = VersionVector(), shuffled = VersionVector()
+        for (seq, origin) in origins.enumerated() { forwards[origin] = UInt64(seq + 1) }
+        for (seq, origin) in origins.enumerated().reversed() { backwards[origin] = UInt64(seq + 1) }
+        for index in [3, 0, 5, 1, 4, 2] { shuffled[origins[index]] = UInt64(index + 1) }
+        #expect(forwards == backwards && backwards == shuffled)
+        #expect(forwards.hashValue == shuffled.hashValue)
+        #expect(shuffled.sorted.map(\.origin) == origins)
+        #expect(forwards.seqs == Dictionary(uniqueKeysWithValues: origins.enumerated().map { ($1, UInt64($0 + 1)) }))
+        shuffled["gd"] = 0
+        shuffled["ah"] = 0
+        shuffled["zz"] = 0
+        #expect(shuffled.sorted.map(\.origin) == ["bj", "sh", "xz", "zj"])
+        #expect(shuffled != forwards)
+    }
+
+    /// Merging and domination walk both vectors' components: interleaved, disjoint, and
+    /// one empty.
+    @Test func merging_andDominates_overInterleavedComponents() {
+        let a = VersionVector(["ah": 5, "gd": 1, "zj": 9])
+        let b = VersionVector(["bj": 2, "gd": 4, "xz": 1])
+        #expect(a.merging(b) == VersionVector(["ah": 5, "bj": 2, "gd": 4, "xz": 1, "zj": 9]))
+        #expect(a.merging(b).sorted.map(\.origin) == ["ah", "bj", "gd", "xz", "zj"])
+        #expect(!a.dominates(b) && !b.dominates(a))
+        #expect(a.merging(b).dominates(a) && a.merging(b).dominates(b))
+        #expect(VersionVector(["ah": 5, "gd": 1]).dominates(VersionVector(["gd": 1])))
+        #expect(!VersionVector(["ah": 5, "gd": 1]).dominates(VersionVector(["bj": 1])))
+        #expect(VersionVector().merging(b) == b && b.merging(VersionVector()) == b)
+    }
+
     @Test func total_shouldSumComponents() {
         #expect(VersionVector(["gd": 3, "bj": 4]).total == 7)
         #expect(VersionVector().total == 0)

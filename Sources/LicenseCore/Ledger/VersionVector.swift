@@ -1,26 +1,58 @@
 /// Map origin → highest contiguous seq held. A node's whole sync state, and the causal
 /// context an author attaches to each entry. Missing origins read as 0.
+///
+/// Kept as components sorted by origin, zeros left out: the order in which a vector
+/// reaches the wire and the disk, so encoding needs no sort and decoding no hashing, and
+/// merging and comparing are one pass over both. A network has a few dozen origins, so a
+/// binary search finds one as fast as a hash would.
 public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
-    public private(set) var seqs: [String: UInt64]
+    private var components: [(origin: String, seq: UInt64)]
 
     public init(_ seqs: [String: UInt64] = [:]) {
-        self.seqs = seqs.filter { $0.value > 0 }
+        components = seqs.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { (origin: $0.key, seq: $0.value) }
     }
 
     /// An empty vector with room for `capacity` origins, for decoders that know how many follow.
     public init(minimumCapacity capacity: Int) {
-        seqs = Dictionary(minimumCapacity: capacity)
+        components = []
+        components.reserveCapacity(capacity)
+    }
+
+    /// The components as a dictionary.
+    public var seqs: [String: UInt64] {
+        Dictionary(uniqueKeysWithValues: components.map { ($0.origin, $0.seq) })
+    }
+
+    /// Where `origin` is, or would be inserted.
+    private func position(of origin: String) -> (index: Int, found: Bool) {
+        // Decoders and merges add origins in order: the end is the common answer.
+        if let last = components.last, last.origin < origin { return (components.count, false) }
+        var low = 0, high = components.count
+        while low < high {
+            let middle = (low + high) / 2
+            if components[middle].origin < origin { low = middle + 1 } else { high = middle }
+        }
+        return (low, low < components.count && components[low].origin == origin)
     }
 
     public subscript(origin: String) -> UInt64 {
-        get { seqs[origin] ?? 0 }
-        set { seqs[origin] = newValue == 0 ? nil : newValue }
+        get {
+            let (index, found) = position(of: origin)
+            return found ? components[index].seq : 0
+        }
+        set {
+            let (index, found) = position(of: origin)
+            switch (found, newValue) {
+            case (true, 0): components.remove(at: index)
+            case (true, _): components[index].seq = newValue
+            case (false, 0): break
+            case (false, _): components.insert((origin, newValue), at: index)
+            }
+        }
     }
 
     /// Components in origin order: the only order in which a vector reaches the wire or disk.
-    public var sorted: [(origin: String, seq: UInt64)] {
-        seqs.sorted { $0.key < $1.key }.map { (origin: $0.key, seq: $0.value) }
-    }
+    public var sorted: [(origin: String, seq: UInt64)] { components }
 
     /// True when this vector has seen entry (origin, seq).
     public func covers(origin: String, seq: UInt64) -> Bool {
@@ -29,22 +61,55 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
 
     /// True when this vector has seen everything `other` has.
     public func dominates(_ other: VersionVector) -> Bool {
-        other.seqs.allSatisfy { self[$0.key] >= $0.value }
+        var mine = 0
+        for theirs in other.components {
+            while mine < components.count, components[mine].origin < theirs.origin { mine += 1 }
+            guard mine < components.count, components[mine].origin == theirs.origin, components[mine].seq >= theirs.seq else {
+                return false
+            }
+        }
+        return true
     }
 
     /// Component-wise maximum.
     public func merging(_ other: VersionVector) -> VersionVector {
-        var out = self
-        for (origin, seq) in other.seqs where seq > out[origin] {
-            out[origin] = seq
+        if other.components.isEmpty { return self }
+        if components.isEmpty { return other }
+        var out = VersionVector(minimumCapacity: max(components.count, other.components.count))
+        var a = 0, b = 0
+        while a < components.count || b < other.components.count {
+            if b == other.components.count || (a < components.count && components[a].origin < other.components[b].origin) {
+                out.components.append(components[a])
+                a += 1
+            } else if a == components.count || other.components[b].origin < components[a].origin {
+                out.components.append(other.components[b])
+                b += 1
+            } else {
+                out.components.append((components[a].origin, max(components[a].seq, other.components[b].seq)))
+                a += 1
+                b += 1
+            }
         }
         return out
     }
 
     /// Total number of entries the vector accounts for.
-    public var total: UInt64 { seqs.values.reduce(0, +) }
+    public var total: UInt64 { components.reduce(0) { $0 + $1.seq } }
 
     public var description: String {
-        "{" + sorted.map { "\($0.origin):\($0.seq)" }.joined(separator: ", ") + "}"
+        "{" + components.map { "\($0.origin):\($0.seq)" }.joined(separator: ", ") + "}"
+    }
+
+    public static func == (a: VersionVector, b: VersionVector) -> Bool {
+        a.components.count == b.components.count
+            && zip(a.components, b.components).allSatisfy { $0.origin == $1.origin && $0.seq == $1.seq }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(components.count)
+        for component in components {
+            hasher.combine(component.origin)
+            hasher.combine(component.seq)
+        }
     }
 }
