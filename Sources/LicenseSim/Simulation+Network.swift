@@ -1,7 +1,7 @@
 import Foundation
-import LicenseCore
+@_spi(Testing) import LicenseCore
 import LicenseStore
-import LicenseSync
+@_spi(Testing) import LicenseSync
 import LicenseTransport
 
 /// Connections: each link carries one pair of real sessions at a time, frames go through
@@ -17,7 +17,7 @@ extension Simulation {
         }
         links[index].epoch += 1
         links[index].connected = true
-        links[index].decoders = [FrameDecoder(), FrameDecoder()]
+        links[index].decoders = [FrameDecoder(entryMemo: decodedEntries), FrameDecoder(entryMemo: decodedEntries)]
         links[index].inbox = [[], []]
         links[index].lastDelivery = [now, now]
         links[index].established = [false, false]

@@ -1,5 +1,5 @@
 import Foundation
-import LicenseCore
+@_spi(Testing) import LicenseCore
 @_spi(Testing) import LicenseStore
 import LicenseSync
 import LicenseTransport
@@ -233,6 +233,9 @@ public final class Simulation {
     /// The nodes' own signature checks, shared: each entry's signature is checked once in
     /// the process rather than once per simulated node (the checker above stays apart).
     let signatures = SignatureMemo()
+    /// The nodes' frame decoders share decoded entries too: each distinct entry is decoded
+    /// once in the process rather than once per copy a node receives.
+    let decodedEntries = EntryMemo()
     /// Per origin, the highest seq some node held that was not wiped or rolled back since:
     /// none of it may be missing after the heal.
     var networkHeld = VersionVector()
@@ -279,7 +282,7 @@ public final class Simulation {
         let identity = LedgerStore.Identity(nodeID: node.id, province: node.province)
         let store = try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node),
                                     mergeRule: config.brokenMergeRule ? .arrivalOrder : .causal, signatureMemo: signatures,
-                                    writeThread: .callerThread)
+                                    writeThread: .callerThread, entryMemo: decodedEntries)
         for (keyID, key) in keys.sorted(by: { $0.key < $1.key }) {
             try store.registerIssuerKey(keyID: keyID, origin: key.origin, publicKey: key.key)
         }

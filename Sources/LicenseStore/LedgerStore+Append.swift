@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import GRDB
-import LicenseCore
+@_spi(Testing) import LicenseCore
 
 /// What happened to one entry offered to `LedgerStore.append`.
 public enum AppendOutcome: Sendable, Equatable {
@@ -255,7 +255,7 @@ extension LedgerStore {
             }
             try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
                                            Data(entry.bodyBytes), Data(entry.signature)])
-            try Self.refoldHolder(state.holderRef, digest: &digest, db)
+            try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
             return
         }
         // An issue, or a transfer's new license: the fold of its entry alone first.
@@ -286,7 +286,7 @@ extension LedgerStore {
                 SELECT EXISTS (SELECT 1 FROM licenses WHERE holder_key = ? AND holder_ref = ? AND type = ? AND row != ?)
                 """), arguments: [LicenseRow.holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType, row]) ?? false
         }
-        if refold { try Self.refoldHolder(state.holderRef, digest: &digest, db) }
+        if refold { try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo) }
     }
 
     /// The canary's broken merge rule: each event is applied to the stored views as it

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import LicenseCore
+@_spi(Testing) import LicenseCore
 
 extension LedgerStore {
     /// The running state digest (meta 'state_digest'), read once per write transaction.
@@ -16,10 +16,11 @@ extension LedgerStore {
 
     /// Folds every license of `holder` again from its entries (`HolderFold`), and writes what
     /// changed: the license rows, the holder's conflicts, and the digest.
-    static func refoldHolder(_ holder: HolderRef, digest: inout StateDigest, _ db: Database) throws {
+    /// `memo`: decoded entries shared with other stores (the simulator's).
+    static func refoldHolder(_ holder: HolderRef, digest: inout StateDigest, _ db: Database, memo: EntryMemo? = nil) throws {
         let current = try LicenseRow.fetchRows(holder: holder, in: db)
         guard !current.isEmpty else { return }
-        let entries = try Self.entries(licenseRows: current.map(\.row), db)
+        let entries = try Self.entries(licenseRows: current.map(\.row), db, memo: memo)
         let folded = HolderFold.fold(entries, distinct: true)
         let byID = Dictionary(current.map { ($0.state.id, $0) }) { a, _ in a }
         for state in folded.states {
@@ -48,11 +49,11 @@ extension LedgerStore {
 
     /// The entries of some license rows (a holder's): one prepared statement for the common
     /// single license.
-    static func entries(licenseRows rows: [Int64], _ db: Database) throws -> [Entry] {
+    static func entries(licenseRows rows: [Int64], _ db: Database, memo: EntryMemo? = nil) throws -> [Entry] {
         let statement = rows.count == 1
             ? try db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?")
             : try db.makeStatement(sql: "SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))")
-        return try Row.fetchAll(statement, arguments: StatementArguments(rows)).map(Self.entry)
+        return try Row.fetchAll(statement, arguments: StatementArguments(rows)).map { try Self.entry($0, memo: memo) }
     }
 
     static func conflicts(holder: HolderRef, _ db: Database) throws -> [LicenseConflict] {

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import LicenseCore
+@_spi(Testing) import LicenseCore
 import Synchronization
 
 /// The SQLite ledger of one node: the signed entries, their per-origin hash chains, and
@@ -91,22 +91,28 @@ public final class LedgerStore: Sendable {
     }
 
     let writeThread: WriteThread
+    /// Decoded entries shared with the other ledgers of the process (the simulator's): a
+    /// holder's refold reads its entries through it.
+    let entryMemo: EntryMemo?
 
     /// A store for the simulator: it merges with `mergeRule` (`arrivalOrder` for the canary
-    /// test only), shares signature checks through `signatureMemo`, and writes on `writeThread`.
+    /// test only), shares signature checks through `signatureMemo` and decoded entries through
+    /// `entryMemo`, and writes on `writeThread`.
     @_spi(Testing) public convenience init(path: String, identity: Identity?, physicalMilliseconds: UInt64? = nil,
                                            mergeRule: MergeRule, signatureMemo: SignatureMemo?,
-                                           writeThread: WriteThread = .writerQueue) throws(StoreError) {
+                                           writeThread: WriteThread = .writerQueue, entryMemo: EntryMemo? = nil) throws(StoreError) {
         try self.init(path: path, identity: identity, readOnly: false, physicalMilliseconds: physicalMilliseconds,
-                      mergeRule: mergeRule, signatureMemo: signatureMemo, writeThread: writeThread)
+                      mergeRule: mergeRule, signatureMemo: signatureMemo, writeThread: writeThread, entryMemo: entryMemo)
     }
 
     private init(path: String, identity: Identity?, readOnly: Bool, physicalMilliseconds: UInt64?,
-                 mergeRule: MergeRule, signatureMemo: SignatureMemo?, writeThread: WriteThread = .writerQueue) throws(StoreError) {
+                 mergeRule: MergeRule, signatureMemo: SignatureMemo?, writeThread: WriteThread = .writerQueue,
+                 entryMemo: EntryMemo? = nil) throws(StoreError) {
         self.path = path
         self.mergeRule = mergeRule
         self.signatureMemo = signatureMemo
         self.writeThread = writeThread
+        self.entryMemo = entryMemo
         var config = Configuration()
         config.readonly = readOnly
         config.label = "ledger"
@@ -367,7 +373,7 @@ public final class LedgerStore: Sendable {
                 try insert.execute(arguments: [
                     signer.origin, Int64(body.seq), Data(entry.id.bytes), row, Data(entry.bodyBytes), Data(entry.signature),
                 ])
-                try Self.refoldHolder(fresh.holderRef, digest: &digest, db)
+                try Self.refoldHolder(fresh.holderRef, digest: &digest, db, memo: entryMemo)
                 for (id, state) in try LicenseRow.fetchRows(holder: fresh.holderRef, in: db).map({ ($0.state.id, $0) }) {
                     states[id] = state
                 }
@@ -463,9 +469,14 @@ public final class LedgerStore: Sendable {
     }
 
     static func entry(_ row: Row) throws -> Entry {
+        try entry(row, memo: nil)
+    }
+
+    static func entry(_ row: Row, memo: EntryMemo?) throws -> Entry {
         let body: Data = row["body"]
         let signature: Data = row["signature"]
-        return try Entry(bodyBytes: [UInt8](body), signature: [UInt8](signature))
+        let bodyBytes = [UInt8](body), signatureBytes = [UInt8](signature)
+        return try memo?.entry(bodyBytes: bodyBytes, signature: signatureBytes) ?? Entry(bodyBytes: bodyBytes, signature: signatureBytes)
     }
 
     func run<T>(_ work: () throws -> T) throws(StoreError) -> T {

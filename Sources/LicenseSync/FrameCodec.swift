@@ -1,4 +1,4 @@
-import LicenseCore
+@_spi(Testing) import LicenseCore
 
 /// Length-prefixed framing: a 4-byte big-endian length, then that many bytes of an
 /// `lx.v1.Frame`. The decoder never allocates for a frame before its length has been
@@ -23,8 +23,17 @@ public struct FrameDecoder: Sendable {
     private var buffer: [UInt8] = []
     private var start = 0
 
+    /// Decoded entries shared with other decoders of the process (the simulator's).
+    private let entryMemo: EntryMemo?
+
     public init(frameBytesMax: Int = FrameCodec.frameBytesMax) {
         self.frameBytesMax = frameBytesMax
+        entryMemo = nil
+    }
+
+    @_spi(Testing) public init(frameBytesMax: Int = FrameCodec.frameBytesMax, entryMemo: EntryMemo?) {
+        self.frameBytesMax = frameBytesMax
+        self.entryMemo = entryMemo
     }
 
     /// Bytes received but not yet part of a returned frame.
@@ -51,6 +60,6 @@ public struct FrameDecoder: Sendable {
             buffer.removeFirst(start)
             start = 0
         }
-        return try SyncFrame(decoding: payload)
+        return try SyncFrame(decoding: payload, entryMemo: entryMemo)
     }
 }

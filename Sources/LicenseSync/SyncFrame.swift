@@ -1,5 +1,5 @@
 import Foundation
-import LicenseCore
+@_spi(Testing) import LicenseCore
 import SwiftProtobuf
 
 /// One frame of the sync protocol, decoded and checked (Protos/lx/v1/sync.proto).
@@ -148,6 +148,11 @@ public enum SyncFrame: Equatable, Sendable {
     /// Decodes a frame payload and checks every field; throws `.malformedFrame` naming
     /// what is wrong.
     public init(decoding payload: [UInt8]) throws(SyncError) {
+        try self.init(decoding: payload, entryMemo: nil)
+    }
+
+    /// Decodes entries through `entryMemo` (the simulator's, shared by its nodes).
+    @_spi(Testing) public init(decoding payload: [UInt8], entryMemo: EntryMemo?) throws(SyncError) {
         let frame: LXFrame
         do {
             frame = try LXFrame(serializedBytes: payload)
@@ -170,7 +175,7 @@ public enum SyncFrame: Equatable, Sendable {
         case let .entries(m):
             guard !m.entries.isEmpty else { throw .malformedFrame("entries: empty batch") }
             guard m.entries.count <= Int(Self.batchEntriesLimit) else { throw .malformedFrame("entries: too many") }
-            self = .entries(batch: m.batch, try Self.entries(m.entries, frame: "entries"))
+            self = .entries(batch: m.batch, try Self.entries(m.entries, frame: "entries", memo: entryMemo))
         case let .ack(m):
             self = .ack(batch: m.batch, try Self.vector(m.components))
         case let .error(m):
@@ -188,7 +193,7 @@ public enum SyncFrame: Equatable, Sendable {
                           revocations: m.revocations.map { SignedBytes(body: [UInt8]($0.body), signature: [UInt8]($0.signature)) })
         case let .equivocation(m):
             guard (1...2).contains(m.entries.count) else { throw .malformedFrame("equivocation: needs 1 or 2 entries") }
-            let entries = try Self.entries(m.entries, frame: "equivocation")
+            let entries = try Self.entries(m.entries, frame: "equivocation", memo: entryMemo)
             guard entries.allSatisfy({ $0.body.origin == entries[0].body.origin && $0.body.seq == entries[0].body.seq }) else {
                 throw .malformedFrame("equivocation: entries must share one origin and seq")
             }
@@ -213,12 +218,13 @@ public enum SyncFrame: Equatable, Sendable {
         return e
     }
 
-    private static func entries(_ signed: [LXSignedEntry], frame: String) throws(SyncError) -> [Entry] {
+    private static func entries(_ signed: [LXSignedEntry], frame: String, memo: EntryMemo?) throws(SyncError) -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(signed.count)
         for e in signed {
             do {
-                entries.append(try Entry(bodyBytes: [UInt8](e.body), signature: [UInt8](e.signature)))
+                let body = [UInt8](e.body), signature = [UInt8](e.signature)
+                entries.append(try memo?.entry(bodyBytes: body, signature: signature) ?? Entry(bodyBytes: body, signature: signature))
             } catch {
                 throw .malformedFrame("\(frame): \(error)")
             }

@@ -1,0 +1,23 @@
+import Synchronization
+
+/// Decoded entries shared by the simulated nodes of one process. The simulator runs dozens
+/// of nodes in one process, and each decodes every copy of every entry a peer sends it, as
+/// a real node does: dozens of decodes of the same bytes. Decoding is a pure function of
+/// the bytes, so each distinct (body, signature) is decoded once, by the real decoder, and
+/// every later copy is read from here. Bytes that fail to decode are not kept: they are
+/// decoded, and refused, every time. A daemon has no use for it (DECISIONS 45).
+@_spi(Testing) public final class EntryMemo: Sendable {
+    /// By signature; the body is compared on every hit, so two bodies that share a
+    /// signature (a forger's doing) are never confused.
+    private let entries = Mutex<[[UInt8]: Entry]>([:])
+
+    public init() {}
+
+    /// The entry these bytes make, decoded as `Entry(bodyBytes:signature:)` decodes it.
+    public func entry(bodyBytes: [UInt8], signature: [UInt8]) throws(EntryError) -> Entry {
+        if let known = entries.withLock({ $0[signature] }), known.bodyBytes == bodyBytes { return known }
+        let entry = try Entry(bodyBytes: bodyBytes, signature: signature)
+        entries.withLock { $0[signature] = entry }
+        return entry
+    }
+}
