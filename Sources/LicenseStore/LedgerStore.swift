@@ -462,10 +462,10 @@ public final class LedgerStore: Sendable {
             SELECT head_seq, head_id, head_hlc_wall, head_hlc_logical FROM origins WHERE origin = ?
             """), arguments: [origin])
         else { return (0, .zero, .zero) }
-        let id: Data = row["head_id"]
-        return (UInt64(row["head_seq"] as Int64), try EntryID(bytes: [UInt8](id)),
-                HybridTimestamp(wallMilliseconds: UInt64(row["head_hlc_wall"] as Int64),
-                                logical: UInt32(row["head_hlc_logical"] as Int64)))
+        // By position: a lookup by name lower-cases every column name, and this runs per batch.
+        let id: Data = row[1]
+        return (UInt64(row[0] as Int64), try EntryID(bytes: [UInt8](id)),
+                HybridTimestamp(wallMilliseconds: UInt64(row[2] as Int64), logical: UInt32(row[3] as Int64)))
     }
 
     static func entry(_ row: Row) throws -> Entry {

@@ -132,10 +132,94 @@ enum LicenseRow {
         out.append(UInt8(ascii: "\""))
     }
 
+    /// Reads the column: what `encodeAttributes` writes is read byte by byte; anything else
+    /// (no writer of this store makes it) goes to Foundation's JSON parser, which every
+    /// holder lookup paid for before.
     static func decodeAttributes(_ text: String) throws -> [String: String] {
+        if let attributes = AttributesReader.read(text) { return attributes }
         guard let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String] else {
             throw StoreError.database("license attributes are unreadable")
         }
         return object
+    }
+}
+
+/// A reader for the JSON objects `LicenseRow.encodeAttributes` writes: string keys and
+/// values, the escapes it emits, no white space. Nil for anything else, including a key
+/// written twice.
+private struct AttributesReader {
+    private let bytes: [UInt8]
+    private var index = 0
+
+    private init(_ text: String) {
+        bytes = Array(text.utf8)
+    }
+
+    static func read(_ text: String) -> [String: String]? {
+        var reader = AttributesReader(text)
+        return reader.object()
+    }
+
+    private mutating func next() -> UInt8? {
+        guard index < bytes.count else { return nil }
+        defer { index += 1 }
+        return bytes[index]
+    }
+
+    private mutating func object() -> [String: String]? {
+        guard next() == UInt8(ascii: "{") else { return nil }
+        var object: [String: String] = [:]
+        if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
+            index += 1
+            return index == bytes.count ? object : nil
+        }
+        while true {
+            guard let key = string(), next() == UInt8(ascii: ":"), let value = string(),
+                  object.updateValue(value, forKey: key) == nil else { return nil }
+            switch next() {
+            case UInt8(ascii: ","): continue
+            case UInt8(ascii: "}"): return index == bytes.count ? object : nil
+            default: return nil
+            }
+        }
+    }
+
+    private mutating func string() -> String? {
+        guard next() == UInt8(ascii: "\"") else { return nil }
+        var out: [UInt8] = []
+        while let byte = next() {
+            switch byte {
+            case UInt8(ascii: "\""):
+                return String(validating: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                switch next() {
+                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
+                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
+                case UInt8(ascii: "n"): out.append(UInt8(ascii: "\n"))
+                case UInt8(ascii: "r"): out.append(UInt8(ascii: "\r"))
+                case UInt8(ascii: "t"): out.append(UInt8(ascii: "\t"))
+                case UInt8(ascii: "u"):
+                    // The writer escapes only control characters, as \u00XX.
+                    guard index + 4 <= bytes.count, bytes[index] == UInt8(ascii: "0"), bytes[index + 1] == UInt8(ascii: "0"),
+                          let high = Self.hex(bytes[index + 2]), let low = Self.hex(bytes[index + 3]), high < 2 else { return nil }
+                    out.append(high << 4 | low)
+                    index += 4
+                default: return nil
+                }
+            case 0..<0x20:
+                return nil
+            default:
+                out.append(byte)
+            }
+        }
+        return nil
+    }
+
+    private static func hex(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        default: nil
+        }
     }
 }
