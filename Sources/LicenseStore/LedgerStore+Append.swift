@@ -255,7 +255,20 @@ extension LedgerStore {
             }
             try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
                                            Data(entry.bodyBytes), Data(entry.signature)])
-            try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
+            guard try Self.followsHolder(entry, state.holderRef, db) else {
+                try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
+                return
+            }
+            // The fold would apply it last, to the state stored now, and it is concurrent
+            // with nothing: no conflict, no other license changes. A refused event changes nothing.
+            if let next = try? state.applying(entry.body.event, author: entry.body.origin, at: entry.body.hlc), next != state {
+                digest.subtract(StateDigest.hash(state))
+                digest.add(StateDigest.hash(next))
+                try LicenseRow.update(next, row: row, in: db)
+            }
+            #if DEBUG
+            try Self.checkHolderIsFolded(state.holderRef, db)
+            #endif
             return
         }
         // An issue, or a transfer's new license: the fold of its entry alone first.
@@ -279,12 +292,36 @@ extension LedgerStore {
             refold = true
         }
         if case let .transfer(transfer) = entry.body.event {
+            if let (oldRow, before) = try LicenseRow.fetch(transfer.licenseID, in: db) {
+                // A transfer that happened after everything of its holder's is applied as the
+                // fold would apply it, last and concurrent with nothing (see `followsHolder`).
+                if !refold, before.holderRef == state.holderRef, try Self.followsHolder(entry, state.holderRef, db) {
+                    var (old, new) = (before, state)
+                    try? HolderFold.applyTransfer(entry, transfer, old: &old, new: &new)
+                    for (row, stored, next) in [(oldRow, before, old), (row, state, new)] where next != stored {
+                        digest.subtract(StateDigest.hash(stored))
+                        digest.add(StateDigest.hash(next))
+                        try LicenseRow.update(next, row: row, in: db)
+                    }
+                    #if DEBUG
+                    try Self.checkHolderIsFolded(state.holderRef, db)
+                    #endif
+                    return
+                }
+            } else {
+                try Self.waitFor(transfer.licenseID, entry, db)
+            }
             refold = true
-            if try LicenseRow.fetch(transfer.licenseID, in: db) == nil { try Self.waitFor(transfer.licenseID, entry, db) }
-        } else if HolderFold.oncePerHolderTypes.contains(state.licenseType) {
+        } else if !refold, HolderFold.oncePerHolderTypes.contains(state.licenseType) {
+            // Another license of a once-per-holder type: an issue concurrent with it may void
+            // one of them; one that happened after everything of the holder's cannot.
             refold = try Bool.fetchOne(db.cachedStatement(sql: """
                 SELECT EXISTS (SELECT 1 FROM licenses WHERE holder_key = ? AND holder_ref = ? AND type = ? AND row != ?)
                 """), arguments: [LicenseRow.holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType, row]) ?? false
+            refold = try refold && !Self.followsHolder(entry, state.holderRef, db)
+            #if DEBUG
+            if !refold { try Self.checkHolderIsFolded(state.holderRef, db) }
+            #endif
         }
         if refold { try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo) }
     }

@@ -47,6 +47,54 @@ extension LedgerStore {
         }
     }
 
+    /// True when `entry` (stored already) comes after every other entry of `holder`'s
+    /// licenses in the fold's order, and no conflict is recorded for the holder: it saw
+    /// every one of them (its context covers them) and its hybrid clock reading, then origin
+    /// and seq, is the largest. The fold would then apply it last, to the states stored now,
+    /// even where other entries' contexts contradict each other (the clock order decides
+    /// those), and it is concurrent with none of them, so it adds no conflict and changes no
+    /// other license: applying it to its own license's view is the whole refold
+    /// (docs/CONFLICTS.md). One read of the holder's entries' positions and clocks instead of
+    /// decoding and folding them. Without a recorded conflict nothing was voided by the
+    /// once-per-holder rule or a revoked transfer, the only steps that override an event
+    /// applied before them.
+    static func followsHolder(_ entry: Entry, _ holder: HolderRef, _ db: Database) throws -> Bool {
+        let conflicted = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM conflicts WHERE holder_ref = ?)"),
+                                           arguments: [Data(holder.bytes)]) ?? true
+        guard !conflicted else { return false }
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT e.origin, e.seq, e.body FROM licenses l JOIN entries e ON e.license_row = l.row
+            WHERE l.holder_key = ? AND l.holder_ref = ?
+            """), arguments: [LicenseRow.holderKey(holder), Data(holder.bytes)])
+        let body = entry.body
+        let last = (body.hlc, body.origin, body.seq)
+        while let row = try rows.next() {
+            let origin: String = row[0]
+            let seq = UInt64(row[1] as Int64)
+            if origin == body.origin, seq == body.seq { continue }
+            // Its own origin's earlier entries precede it in its chain; any other's it must have seen.
+            guard origin == body.origin ? seq < body.seq : body.context[origin] >= seq else { return false }
+            let bytes: Data = row[2]
+            guard let clock = EntryBody.clock(ofEncoded: [UInt8](bytes)), (clock, origin, seq) < last else { return false }
+        }
+        return true
+    }
+
+    #if DEBUG
+    /// Debug builds (every test) check each view written without a refold against the full
+    /// fold of the holder: the same states and the same conflicts.
+    static func checkHolderIsFolded(_ holder: HolderRef, _ db: Database) throws {
+        let current = try LicenseRow.fetchRows(holder: holder, in: db)
+        let folded = HolderFold.fold(try entries(licenseRows: current.map(\.row), db), distinct: true)
+        let byID = Dictionary(current.map { ($0.state.id, $0.state) }) { a, _ in a }
+        for state in folded.states where byID[state.id].map({ $0 != state }) ?? false {
+            preconditionFailure("the view of \(state.id.text) differs from its holder's fold: \(byID[state.id]!) != \(state)")
+        }
+        let held = try conflicts(holder: holder, db)
+        precondition(folded.conflicts == held, "the holder's fold finds conflicts \(folded.conflicts), the views hold \(held)")
+    }
+    #endif
+
     /// The entries of some license rows (a holder's): one prepared statement for the common
     /// single license.
     static func entries(licenseRows rows: [Int64], _ db: Database, memo: EntryMemo? = nil) throws -> [Entry] {

@@ -32,6 +32,7 @@ import Testing
             #expect(EntryBody.isReadWithoutLibrary(bytes), "\(body.event.kind)")
             #expect(try EntryBody(decoding: bytes) == body)
             #expect(Self.decode(bytes) == Self.reference(bytes))
+            #expect(EntryBody.clock(ofEncoded: bytes) == body.hlc)
         }
     }
 
@@ -63,6 +64,10 @@ import Testing
                 #expect(result == Self.reference(broken), "body \(body.event.kind), bytes \(Hex.encode(broken))")
                 if EntryBody.isReadWithoutLibrary(broken) { readWithoutLibrary += 1 }
                 if case .success = result { accepted += 1 }
+                // The clock read alone is the decoded body's, or nothing.
+                if let clock = EntryBody.clock(ofEncoded: broken), case let .success(decoded) = result {
+                    #expect(clock == decoded.hlc, "bytes \(Hex.encode(broken))")
+                }
             }
         }
         // The mutations reach both readers and both outcomes.

@@ -56,6 +56,34 @@ extension WireBody {
     }
 }
 
+extension EntryBody {
+    /// The hybrid clock reading of an encoded body, read without decoding the rest: the
+    /// fields before and after it are skipped by their lengths. Nil when the body is not in
+    /// the form authors emit (then only a full decode can say). The store uses it to order a
+    /// holder's entries without decoding them.
+    public static func clock(ofEncoded bytes: [UInt8]) -> HybridTimestamp? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var reader = WireReader(buffer, from: 0, to: buffer.count)
+            var clock: (wall: UInt64, logical: UInt32)?
+            while !reader.atEnd {
+                guard let (number, wireType) = reader.tag() else { return nil }
+                switch (number, wireType) {
+                case (6, 2):
+                    guard clock == nil, var inner = reader.message(), let value = inner.hlc() else { return nil }
+                    clock = value
+                case (_, 0):
+                    guard reader.varint() != nil else { return nil }
+                case (_, 2):
+                    guard reader.delimited() != nil else { return nil }
+                default:
+                    return nil
+                }
+            }
+            return clock.map { HybridTimestamp(wallMilliseconds: $0.wall, logical: $0.logical) }
+        }
+    }
+}
+
 /// Field numbers below 64, as bits.
 private struct FieldSet: ExpressibleByArrayLiteral {
     let bits: UInt64

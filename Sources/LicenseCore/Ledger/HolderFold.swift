@@ -98,6 +98,28 @@ public enum HolderFold {
         public var skipped: [(Entry, LicenseEventError)]
     }
 
+    /// What a transfer does to the license it supersedes (`old`) and to the one it creates
+    /// (`new`), before any conflict with a concurrent event: `old` is superseded and `new`
+    /// starts in its status (a suspension follows the holder), or, when `old` cannot be
+    /// transferred, `new` is void and the error is thrown. The fold's step for a transfer,
+    /// and the whole of it for a transfer that happened after every other event of the
+    /// holder (the store applies such a transfer without folding the holder again).
+    public static func applyTransfer(_ entry: Entry, _ transfer: LicenseEvent.Transfer,
+                                     old: inout LicenseState, new: inout LicenseState) throws(LicenseEventError) {
+        let before = old
+        do {
+            old = try before.superseded(by: transfer, author: entry.body.origin, successor: new.id, at: entry.body.hlc)
+        } catch {
+            new.status = .void
+            new.statusReason = "\(before.id.text) could not be transferred: \(error)"
+            throw error
+        }
+        if before.status == .suspended, new.status == .active {
+            new.status = .suspended
+            new.statusReason = before.statusReason
+        }
+    }
+
     /// The entries of license `id`'s lineage among `entries`: its own, and those of every
     /// license a transfer links to it, either way (what its history and its bundle show).
     public static func lineage(of id: LicenseID, in entries: [Entry]) -> [Entry] {
@@ -276,30 +298,11 @@ public enum HolderFold {
                 return
             }
             let before = states[old]
+            var (oldState, newState) = (before, states[new])
             do {
-                states[old] = try before.superseded(by: transfer, author: entry.body.origin, successor: states[new].id,
-                                                    at: entry.body.hlc)
-                supersededBy[old] = t
-                // The new license starts in the old one's status: a suspension follows the holder.
-                if before.status == .suspended, states[new].status == .active {
-                    states[new].status = .suspended
-                    states[new].statusReason = before.statusReason
-                }
-                for earlier in applied[old] where origin[earlier] != origin[t] && concurrent(earlier, t) {
-                    switch kinds[earlier] {
-                    case .suspend, .reinstate:
-                        conflict(.suspensionFollowsTransfer, new, earlier, t,
-                                 "\(states[new].id.text) starts \(states[new].status.rawValue), as \(before.id.text) was")
-                    case .amend, .renew:
-                        conflict(.changesStayWithOldLicense, old, earlier, t,
-                                 "the \(entries[earlier].body.event.kind.rawValue) stays with \(before.id.text); "
-                                 + "\(states[new].id.text) keeps what the transfer says")
-                    default:
-                        break
-                    }
-                }
+                try HolderFold.applyTransfer(entry, transfer, old: &oldState, new: &newState)
             } catch {
-                void(new, because: "\(before.id.text) could not be transferred: \(error)")
+                states[new] = newState
                 skipped.append((entry, error))
                 // Refused because of an event the transfer did not see: a conflict.
                 if case .alreadyRevoked = error,
@@ -308,6 +311,22 @@ public enum HolderFold {
                 } else if case .superseded = error, let first = supersededBy[old], origin[first] != origin[t], concurrent(first, t) {
                     conflict(.firstTransferWins, old, first, t,
                              "\(entries[first].licenseID.text) stands; \(states[new].id.text) is void")
+                }
+                return
+            }
+            (states[old], states[new]) = (oldState, newState)
+            supersededBy[old] = t
+            for earlier in applied[old] where origin[earlier] != origin[t] && concurrent(earlier, t) {
+                switch kinds[earlier] {
+                case .suspend, .reinstate:
+                    conflict(.suspensionFollowsTransfer, new, earlier, t,
+                             "\(states[new].id.text) starts \(states[new].status.rawValue), as \(before.id.text) was")
+                case .amend, .renew:
+                    conflict(.changesStayWithOldLicense, old, earlier, t,
+                             "the \(entries[earlier].body.event.kind.rawValue) stays with \(before.id.text); "
+                             + "\(states[new].id.text) keeps what the transfer says")
+                default:
+                    break
                 }
             }
         }
