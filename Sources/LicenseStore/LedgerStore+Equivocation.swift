@@ -130,7 +130,12 @@ extension LedgerStore {
         try run {
             try pool.read { db in
                 try heads.sorted { $0.key < $1.key }.compactMap { origin, id in
-                    guard let held = try Self.entry(origin: origin, seq: vector[origin], db), held.id != id,
+                    // The ids first: nearly every announced head is the one held, and then
+                    // nothing needs decoding.
+                    let heldID = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?"),
+                                                   arguments: [origin, Int64(vector[origin])])
+                    guard let heldID, [UInt8](heldID) != id.bytes,
+                          let held = try Self.entry(origin: origin, seq: vector[origin], db), held.id != id,
                           try Self.lowestProof(of: origin, db).map({ $0 > vector[origin] }) ?? true
                     else { return nil }
                     return held
