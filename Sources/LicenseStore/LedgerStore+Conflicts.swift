@@ -48,19 +48,21 @@ extension LedgerStore {
     }
 
     /// True when `entry` (stored already) comes after every other entry of `holder`'s
-    /// licenses in the fold's order, and no conflict is recorded for the holder: it saw
+    /// licenses in the fold's order, and no once-per-holder issue of the holder was voided: it saw
     /// every one of them (its context covers them) and its hybrid clock reading, then origin
     /// and seq, is the largest. The fold would then apply it last, to the states stored now,
     /// even where other entries' contexts contradict each other (the clock order decides
     /// those), and it is concurrent with none of them, so it adds no conflict and changes no
     /// other license: applying it to its own license's view is the whole refold
     /// (docs/CONFLICTS.md). One read of the holder's entries' positions and clocks instead of
-    /// decoding and folding them. Without a recorded conflict nothing was voided by the
-    /// once-per-holder rule or a revoked transfer, the only steps that override an event
-    /// applied before them.
+    /// decoding and folding them. The once-per-holder rule is the one step of the fold that
+    /// runs after every event is applied and overrides them (it voids a license whatever
+    /// was applied to it), so a holder for which it voided a license is folded in full.
+    /// Other conflicts stay as they are: the entry is concurrent with no event of theirs.
     static func followsHolder(_ entry: Entry, _ holder: HolderRef, _ db: Database) throws -> Bool {
-        let conflicted = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM conflicts WHERE holder_ref = ?)"),
-                                           arguments: [Data(holder.bytes)]) ?? true
+        let conflicted = try Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM conflicts WHERE holder_ref = ? AND rule = ?)
+            """), arguments: [Data(holder.bytes), LicenseConflict.Rule.earliestOncePerHolderIssueStands.rawValue]) ?? true
         guard !conflicted else { return false }
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT e.origin, e.seq, e.body FROM licenses l JOIN entries e ON e.license_row = l.row
