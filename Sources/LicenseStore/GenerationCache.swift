@@ -26,4 +26,15 @@ final class GenerationCache<Value: Sendable>: Sendable {
             cache.value = nil
         }
     }
+
+    /// The invalidation after a commit, for a writer that read the new value inside its
+    /// transaction, after its last invalidation there (at `generation`): the value is kept
+    /// unless another write invalidated since, in which case it may be stale and is dropped.
+    func invalidate(keeping value: Value, readAt generation: Int) {
+        state.withLock { cache in
+            let unchanged = cache.generation == generation
+            cache.generation += 1
+            cache.value = unchanged ? value : nil
+        }
+    }
 }

@@ -97,14 +97,18 @@ extension LedgerStore {
     /// again, so a signature counts only under the key the ledger binds to the entry's
     /// origin then; one checked under another key is checked again.
     public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
-        let outcomes = try await runAsync {
+        let (outcomes, vector) = try await runAsync {
             try await write { db in
-                try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try self.issuerKeys(db),
-                                             physicalMilliseconds: physicalMilliseconds, db: db)
+                let outcomes = try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try self.issuerKeys(db),
+                                                            physicalMilliseconds: physicalMilliseconds, db: db)
+                // Every session asks for the vector after an append: read it here, in the
+                // same transaction, rather than in a read transaction of its own after.
+                let vector = outcomes.contains(.appended) ? (try Self.versionVector(db), self.vectorCache.generation) : nil
+                return (outcomes, vector)
             }
         }
         // Heads moved only if something was stored; duplicates, common in a mesh, keep the vector.
-        if outcomes.contains(.appended) { vectorCache.invalidate() }
+        if let (vector, generation) = vector { vectorCache.invalidate(keeping: vector, readAt: generation) }
         // Agreements and new equivocation proofs change what recognition decisions read.
         if batch.entries.contains(where: { !$0.body.event.isLicenseEvent })
             || outcomes.contains(where: { if case .refused(.conflict) = $0 { true } else { false } }) {
