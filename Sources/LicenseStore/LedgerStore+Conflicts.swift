@@ -48,14 +48,15 @@ extension LedgerStore {
     }
 
     /// True when `entry` (stored already) comes after every other entry of `holder`'s
-    /// licenses in the fold's order, and no once-per-holder issue of the holder was voided: it saw
-    /// every one of them (its context covers them) and its hybrid clock reading, then origin
-    /// and seq, is the largest. The fold would then apply it last, to the states stored now,
-    /// even where other entries' contexts contradict each other (the clock order decides
-    /// those), and it is concurrent with none of them, so it adds no conflict and changes no
-    /// other license: applying it to its own license's view is the whole refold
-    /// (docs/CONFLICTS.md). One read of the holder's entries' positions and clocks instead of
-    /// decoding and folding them. The once-per-holder rule is the one step of the fold that
+    /// licenses in the fold's order without changing their order, and no once-per-holder
+    /// issue of the holder was voided: it saw every one of them (its context covers them),
+    /// none claims to have seen it, and its hybrid clock reading, then origin and seq, is the
+    /// largest. The fold would then apply the others as it did before, even where their
+    /// contexts contradict each other (the clock order decides those), and this one last, to
+    /// the states stored now; it is concurrent with none of them, so it adds no conflict and
+    /// changes no other license: applying it to its own license's view is the whole refold
+    /// (docs/CONFLICTS.md). One read of the holder's entries' positions, clocks and what each
+    /// saw of this entry's origin, instead of decoding and folding them. The once-per-holder rule is the one step of the fold that
     /// runs after every event is applied and overrides them (it voids a license whatever
     /// was applied to it), so a holder for which it voided a license is folded in full.
     /// Other conflicts stay as they are: the entry is concurrent with no event of theirs.
@@ -76,8 +77,11 @@ extension LedgerStore {
             if origin == body.origin, seq == body.seq { continue }
             // Its own origin's earlier entries precede it in its chain; any other's it must have seen.
             guard origin == body.origin ? seq < body.seq : body.context[origin] >= seq else { return false }
+            // And none may claim to have seen it: a context that contradicts its own (a liar's
+            // doing) would make this entry hold that one back and reorder the others.
             let bytes: Data = row[2]
-            guard let clock = EntryBody.clock(ofEncoded: [UInt8](bytes)), (clock, origin, seq) < last else { return false }
+            guard let place = EntryBody.causalPlace(ofEncoded: [UInt8](bytes), seenOf: body.origin),
+                  place.seen < body.seq, (place.clock, origin, seq) < last else { return false }
         }
         return true
     }

@@ -32,7 +32,10 @@ import Testing
             #expect(EntryBody.isReadWithoutLibrary(bytes), "\(body.event.kind)")
             #expect(try EntryBody(decoding: bytes) == body)
             #expect(Self.decode(bytes) == Self.reference(bytes))
-            #expect(EntryBody.clock(ofEncoded: bytes) == body.hlc)
+            for origin in ["gd", "bj", "zz"] {
+                let place = EntryBody.causalPlace(ofEncoded: bytes, seenOf: origin)
+                #expect(place?.clock == body.hlc && place?.seen == body.context[origin])
+            }
         }
     }
 
@@ -64,9 +67,12 @@ import Testing
                 #expect(result == Self.reference(broken), "body \(body.event.kind), bytes \(Hex.encode(broken))")
                 if EntryBody.isReadWithoutLibrary(broken) { readWithoutLibrary += 1 }
                 if case .success = result { accepted += 1 }
-                // The clock read alone is the decoded body's, or nothing.
-                if let clock = EntryBody.clock(ofEncoded: broken), case let .success(decoded) = result {
-                    #expect(clock == decoded.hlc, "bytes \(Hex.encode(broken))")
+                // The causal place read alone is the decoded body's, or nothing.
+                if case let .success(decoded) = result {
+                    for origin in decoded.context.sorted.map(\.origin).prefix(3) + [decoded.origin] {
+                        guard let place = EntryBody.causalPlace(ofEncoded: broken, seenOf: origin) else { continue }
+                        #expect(place.clock == decoded.hlc && place.seen == decoded.context[origin], "bytes \(Hex.encode(broken))")
+                    }
                 }
             }
         }

@@ -57,17 +57,25 @@ extension WireBody {
 }
 
 extension EntryBody {
-    /// The hybrid clock reading of an encoded body, read without decoding the rest: the
-    /// fields before and after it are skipped by their lengths. Nil when the body is not in
-    /// the form authors emit (then only a full decode can say). The store uses it to order a
-    /// holder's entries without decoding them.
-    public static func clock(ofEncoded bytes: [UInt8]) -> HybridTimestamp? {
+    /// What an encoded body says about its place in the causal order, read without decoding
+    /// the rest: its hybrid clock reading, and the seq its context names for `origin` (0 when
+    /// none). Fields are skipped by their lengths; only the context's components are read.
+    /// Nil when the body is not in the form authors emit (then only a full decode can say).
+    /// The store uses it to order a holder's entries without decoding them.
+    public static func causalPlace(ofEncoded bytes: [UInt8], seenOf origin: String) -> (clock: HybridTimestamp, seen: UInt64)? {
         bytes.withUnsafeBufferPointer { buffer in
             var reader = WireReader(buffer, from: 0, to: buffer.count)
             var clock: (wall: UInt64, logical: UInt32)?
+            var seen: UInt64?
             while !reader.atEnd {
                 guard let (number, wireType) = reader.tag() else { return nil }
                 switch (number, wireType) {
+                case (5, 2):
+                    guard var inner = reader.message(), let component = inner.component() else { return nil }
+                    if component.origin == origin {
+                        guard seen == nil else { return nil }
+                        seen = component.seq
+                    }
                 case (6, 2):
                     guard clock == nil, var inner = reader.message(), let value = inner.hlc() else { return nil }
                     clock = value
@@ -79,7 +87,7 @@ extension EntryBody {
                     return nil
                 }
             }
-            return clock.map { HybridTimestamp(wallMilliseconds: $0.wall, logical: $0.logical) }
+            return clock.map { (HybridTimestamp(wallMilliseconds: $0.wall, logical: $0.logical), seen ?? 0) }
         }
     }
 }
