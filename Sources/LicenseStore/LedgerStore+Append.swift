@@ -265,10 +265,8 @@ extension LedgerStore {
             }
             // The fold would apply it last, to the state stored now, and it is concurrent
             // with nothing: no conflict, no other license changes. A refused event changes nothing.
-            if let next = try? state.applying(entry.body.event, author: entry.body.origin, at: entry.body.hlc), next != state {
-                digest.subtract(StateDigest.hash(state))
-                digest.add(StateDigest.hash(next))
-                try LicenseRow.update(next, row: row, in: db)
+            if let next = try? state.applying(entry.body.event, author: entry.body.origin, at: entry.body.hlc) {
+                try Self.rewrite(row: row, from: state, to: next, digest: &digest, db)
             }
             #if DEBUG
             try Self.checkHolderIsFolded(state.holderRef, db)
@@ -302,11 +300,8 @@ extension LedgerStore {
                 if !refold, before.holderRef == state.holderRef, try Self.followsHolder(entry, state.holderRef, db) {
                     var (old, new) = (before, state)
                     try? HolderFold.applyTransfer(entry, transfer, old: &old, new: &new)
-                    for (row, stored, next) in [(oldRow, before, old), (row, state, new)] where next != stored {
-                        digest.subtract(StateDigest.hash(stored))
-                        digest.add(StateDigest.hash(next))
-                        try LicenseRow.update(next, row: row, in: db)
-                    }
+                    try Self.rewrite(row: oldRow, from: before, to: old, digest: &digest, db)
+                    try Self.rewrite(row: row, from: state, to: new, digest: &digest, db)
                     #if DEBUG
                     try Self.checkHolderIsFolded(state.holderRef, db)
                     #endif

@@ -24,10 +24,8 @@ extension LedgerStore {
         let folded = HolderFold.fold(entries, distinct: true)
         let byID = Dictionary(current.map { ($0.state.id, $0) }) { a, _ in a }
         for state in folded.states {
-            guard let (row, old) = byID[state.id], old != state else { continue }
-            digest.subtract(StateDigest.hash(old))
-            digest.add(StateDigest.hash(state))
-            try LicenseRow.update(state, row: row, in: db)
+            guard let (row, old) = byID[state.id] else { continue }
+            try rewrite(row: row, from: old, to: state, digest: &digest, db)
         }
         let held = try conflicts(holder: holder, db)
         guard held != folded.conflicts else { return }
@@ -45,6 +43,16 @@ extension LedgerStore {
                     conflict.second.origin, Int64(conflict.second.seq), conflict.second.kind.rawValue, conflict.result,
                 ])
         }
+    }
+
+    /// Rewrites a license's view and moves the digest by the difference; nothing when the
+    /// state did not change.
+    static func rewrite(row: Int64, from stored: LicenseState, to next: LicenseState, digest: inout StateDigest,
+                        _ db: Database) throws {
+        guard next != stored else { return }
+        digest.subtract(StateDigest.hash(stored))
+        digest.add(StateDigest.hash(next))
+        try LicenseRow.update(next, row: row, in: db)
     }
 
     /// True when `entry` (stored already) comes after every other entry of `holder`'s
