@@ -370,7 +370,7 @@ public final class Simulation {
         // Cheap first: the honest nodes' heads (one small table each) must agree on every
         // origin no node has flagged, or there is nothing more to read.
         var proofs: [Set<String>] = []
-        for index in honest { proofs.append(Set(try nodes[index].store.equivocations().map(\.origin))) }
+        for index in honest { proofs.append(try nodes[index].store.equivocatingOrigins()) }
         let known = proofs.reduce(into: Set<String>()) { $0.formUnion($1) }
         let first = try nodes[honest[0]].store.ledgerDigest(excluding: known)
         for index in honest.dropFirst() where try nodes[index].store.ledgerDigest(excluding: known) != first { return false }
@@ -424,7 +424,7 @@ public final class Simulation {
         if let proven {
             origins = proven
         } else {
-            for index in honest { origins.formUnion(try nodes[index].store.equivocations().map(\.origin)) }
+            for index in honest { origins.formUnion(try nodes[index].store.equivocatingOrigins()) }
         }
         if let liar = config.maliciousNode, let twin = nodes[liar].twin {
             let node = nodes[liar]
@@ -461,7 +461,7 @@ public final class Simulation {
         for index in honest {
             let store = nodes[index].store!
             let vector = try store.versionVector().sorted.map { "\($0.origin):\($0.seq)" }.joined(separator: ",")
-            let flags = try store.equivocations().map(\.origin).sorted()
+            let flags = try store.equivocatingOrigins().sorted()
             let digest = try store.ledgerDigest(excluding: flagged).prefix(8)
             groups["[\(vector)] flags \(flags) digest \(digest)", default: []].append(nodes[index].id)
         }

@@ -50,7 +50,7 @@ extension LedgerStore {
     /// The most recent audit records, newest first.
     public func auditLog(limit: Int) throws(StoreError) -> [AuditRecord] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT at_ms, actor, action, holder_ref, license_id, purpose FROM audit ORDER BY seq DESC LIMIT ?
                     """, arguments: [limit]).map { row in

@@ -138,20 +138,20 @@ extension LedgerStore {
     /// Every conflict held, by license.
     public func conflicts() throws(StoreError) -> [LicenseConflict] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM conflicts").map(Self.conflict).sorted(by: LicenseConflict.ordering)
             }
         }
     }
 
     public func conflictCount() throws(StoreError) -> Int {
-        try run { try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflicts") ?? 0 } }
+        try run { try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM conflicts") ?? 0 } }
     }
 
     /// The conflicts that concern one license's holder group.
     public func conflicts(license id: LicenseID) throws(StoreError) -> [LicenseConflict] {
         try run {
-            try pool.read { db in
+            try read { db in
                 guard let state = try LicenseRow.fetch(id, in: db)?.state else { return [] }
                 return try Self.conflicts(holder: state.holderRef, db)
             }
@@ -160,14 +160,14 @@ extension LedgerStore {
 
     /// `state_digest`: the digest of every license state and conflict (`StateDigest`).
     public func stateDigest() throws(StoreError) -> String {
-        try run { try pool.read { db in try Self.loadDigest(db).reported } }
+        try run { try read { db in try Self.loadDigest(db).reported } }
     }
 
     /// Every entry of license `id`'s holder group (the license, what transferred it and
     /// what it was transferred to), for its history.
     public func holderEntries(license id: LicenseID) throws(StoreError) -> (license: LicenseState, entries: [Entry])? {
         try run {
-            try pool.read { db in
+            try read { db in
                 guard let state = try LicenseRow.fetch(id, in: db)?.state else { return nil }
                 let rows = try LicenseRow.fetchRows(holder: state.holderRef, in: db).map(\.row)
                 return (state, try Self.entries(licenseRows: rows, db))

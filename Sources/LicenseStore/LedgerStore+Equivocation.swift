@@ -66,7 +66,7 @@ extension LedgerStore {
             }
             return (false, distinct)
         }
-        let seen = try run { try pool.read { db in try decide(db) } }
+        let seen = try run { try read { db in try decide(db) } }
         if seen.known { return .known }
         guard seen.distinct.count >= 2 else { return .consistent }
         let outcome = try await runAsync {
@@ -87,7 +87,7 @@ extension LedgerStore {
     /// Every equivocation proof held, by origin and seq.
     public func equivocations() throws(StoreError) -> [Equivocation] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try Row.fetchAll(db, sql: Self.proofQuery + " ORDER BY q.origin, q.seq").map(Self.equivocation)
             }
         }
@@ -95,14 +95,14 @@ extension LedgerStore {
 
     /// The proof for one position, if held.
     public func equivocation(origin: String, seq: UInt64) throws(StoreError) -> Equivocation? {
-        try run { try pool.read { db in try Self.proof(origin: origin, seq: seq, db) } }
+        try run { try read { db in try Self.proof(origin: origin, seq: seq, db) } }
     }
 
     /// The version vector with the id of each origin's newest entry, read together: what a
     /// peer needs to tell two branches of equal length apart.
     public func heads() throws(StoreError) -> (vector: VersionVector, ids: [String: EntryID]) {
         try run {
-            try pool.read { db in
+            try read { db in
                 var vector = VersionVector()
                 var ids: [String: EntryID] = [:]
                 for row in try Row.fetchAll(db, sql: "SELECT origin, head_seq, head_id FROM origins") {
@@ -116,9 +116,21 @@ extension LedgerStore {
 
     /// For each flagged origin, its proof at the lowest seq: enough for a peer to flag it
     /// from the same point on.
+    /// Every new session sends these, so only they are read and decoded.
     public func earliestEquivocations() throws(StoreError) -> [Equivocation] {
-        var seen: Set<String> = []
-        return try equivocations().filter { seen.insert($0.origin).inserted }
+        try run {
+            try read { db in
+                try Row.fetchAll(db, sql: Self.proofQuery + """
+                     WHERE (q.origin, q.seq) IN (SELECT origin, MIN(seq) FROM equivocations GROUP BY origin)
+                     ORDER BY q.origin
+                    """).map(Self.equivocation)
+            }
+        }
+    }
+
+    /// The origins proven to have equivocated, without reading their proofs.
+    public func equivocatingOrigins() throws(StoreError) -> Set<String> {
+        try run { try read { db in Set(try String.fetchAll(db, sql: "SELECT DISTINCT origin FROM equivocations")) } }
     }
 
     /// This node's entries at the positions a peer announced (the peer's seq of each
@@ -128,7 +140,7 @@ extension LedgerStore {
     /// learn it with every new session.
     public func divergentEntries(_ vector: VersionVector, heads: [String: EntryID]) throws(StoreError) -> [Entry] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try heads.sorted { $0.key < $1.key }.compactMap { origin, id in
                     // The ids first: nearly every announced head is the one held, and then
                     // nothing needs decoding.

@@ -5,7 +5,7 @@ import LicenseCore
 /// Reads of the ledger: vectors, digests, licenses, entries, and a consistent backup.
 extension LedgerStore {
     public func versionVector() throws(StoreError) -> VersionVector {
-        try run { try vectorCache.value { try pool.read { db in try Self.versionVector(db) } } }
+        try run { try vectorCache.value { try read { db in try Self.versionVector(db) } } }
     }
 
     /// Number of entries held: the sum of the heads, without scanning the ledger.
@@ -20,7 +20,7 @@ extension LedgerStore {
     /// origins flagged for equivocation, whose branches differ from node to node).
     public func ledgerDigest(excluding excluded: Set<String> = []) throws(StoreError) -> String {
         let heads = try run {
-            try pool.read { db in
+            try read { db in
                 try Row.fetchAll(db, sql: "SELECT origin, head_seq, head_id FROM origins ORDER BY origin").map { row in
                     (origin: row["origin"] as String, seq: UInt64(row["head_seq"] as Int64), id: row["head_id"] as Data)
                 }
@@ -54,13 +54,13 @@ extension LedgerStore {
     }
 
     public func license(_ id: LicenseID) throws(StoreError) -> LicenseState? {
-        try run { try pool.read { db in try LicenseRow.fetch(id, in: db)?.state } }
+        try run { try read { db in try LicenseRow.fetch(id, in: db)?.state } }
     }
 
     /// Every license of one holder, oldest first.
     public func licenses(holder: HolderRef) throws(StoreError) -> [LicenseState] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try LicenseRow.fetch(holder: holder, in: db)
                     .sorted { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }
             }
@@ -70,7 +70,7 @@ extension LedgerStore {
     /// The entries of one license, in (origin, seq) order, exactly as stored.
     public func entries(license id: LicenseID) throws(StoreError) -> [Entry] {
         try run {
-            try pool.read { db in
+            try read { db in
                 guard let row = try LicenseRow.fetch(id, in: db)?.row else { return [] }
                 return try Row.fetchAll(db, sql: "SELECT body, signature FROM entries WHERE license_row = ? ORDER BY origin, seq",
                                         arguments: [row]).map(Self.entry)
@@ -81,7 +81,7 @@ extension LedgerStore {
     /// Up to `limit` entries of `origin` with seq greater than `after`, in seq order.
     public func entries(origin: String, after: UInt64, limit: Int) throws(StoreError) -> [Entry] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try Row.fetchAll(db, sql: """
                     SELECT body, signature FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?
                     """, arguments: [origin, Int64(after), limit]).map(Self.entry)
@@ -94,7 +94,7 @@ extension LedgerStore {
     /// first entry is always returned. What a sync session reads to fill one batch.
     public func storedEntries(origin: String, after: UInt64, limit: Int, bytesMax: Int) throws(StoreError) -> [StoredEntry] {
         try run {
-            try pool.read { db in
+            try read { db in
                 var total = 0
                 var out: [StoredEntry] = []
                 let rows = try Row.fetchCursor(db.cachedStatement(sql: """

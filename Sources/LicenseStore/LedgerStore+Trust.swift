@@ -75,7 +75,7 @@ extension LedgerStore {
     /// node sends its peers so that they can verify entries of every origin.
     public func certificates(root: PublicKey) throws(StoreError) -> [IssuerCertificate] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try Row.fetchAll(db, sql: "SELECT body, signature FROM certificates ORDER BY key_id").map { row in
                     try IssuerCertificate(bodyBytes: [UInt8](row["body"] as Data),
                                           signature: [UInt8](row["signature"] as Data), root: root)
@@ -108,7 +108,7 @@ extension LedgerStore {
     /// Every key revocation held, verified again against `root`, in key-id order.
     public func revocations(root: PublicKey) throws(StoreError) -> [KeyRevocation] {
         try run {
-            try pool.read { db in
+            try read { db in
                 try Row.fetchAll(db, sql: "SELECT body, signature FROM key_revocations ORDER BY key_id").map { row in
                     try KeyRevocation(bodyBytes: [UInt8](row["body"] as Data), signature: [UInt8](row["signature"] as Data),
                                       root: root)
@@ -123,7 +123,7 @@ extension LedgerStore {
             try trustCache.value {
                 let certificates = try self.certificates(root: root)
                 let revocations = try self.revocations(root: root)
-                let (agreements, holds) = try pool.read { db in
+                let (agreements, holds) = try read { db in
                     let agreements = try Row.fetchAll(db, sql: "SELECT origin, seq FROM agreements").compactMap { row in
                         try Self.entry(origin: row["origin"], seq: UInt64(row["seq"] as Int64), db)
                     }

@@ -218,7 +218,7 @@ public final class LedgerStore: Sendable {
 
     /// The identity stamped on this ledger, if any.
     public func identity() throws(StoreError) -> Identity? {
-        try run { try pool.read { db in try Self.storedIdentity(db) } }
+        try run { try read { db in try Self.storedIdentity(db) } }
     }
 
     static func storedIdentity(_ db: Database) throws -> Identity? {
@@ -271,7 +271,7 @@ public final class LedgerStore: Sendable {
     }
 
     public func issuerKeys() throws(StoreError) -> [String: IssuerKeyRecord] {
-        try run { try keyCache.value { try pool.read { db in try Self.issuerKeys(db) } } }
+        try run { try keyCache.value { try read { db in try Self.issuerKeys(db) } } }
     }
 
     /// The issuer keys inside a write transaction: the writer sees every committed key
@@ -498,6 +498,16 @@ public final class LedgerStore: Sendable {
     /// The synchronous write (within an async function, Swift would pick the async one).
     private func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
         try pool.write(updates)
+    }
+
+    /// Runs `value` on a snapshot of the ledger. A store that writes on its caller's thread
+    /// reads on its writer connection too: nothing else writes to it meanwhile, and the writer's
+    /// page cache stays warm, where a reader's is dropped after every commit (WAL mode).
+    func read<T>(_ value: (Database) throws -> T) throws -> T {
+        switch writeThread {
+        case .writerQueue: try pool.read(value)
+        case .callerThread: try pool.writeWithoutTransaction(value)
+        }
     }
 
     func runAsync<T>(_ work: () async throws -> T) async throws(StoreError) -> T {

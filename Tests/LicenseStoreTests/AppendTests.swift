@@ -131,6 +131,42 @@ private typealias F = StoreFixtures
         #expect(try receiver.entries(origin: "gd", after: 0, limit: 10).map(\.id) == [entries[0].id])
     }
 
+    /// What a new session sends (the lowest proof per origin) and what the simulator's
+    /// checks read (the origins alone), against the full list of proofs.
+    @Test func earliestEquivocations_areTheLowestProofOfEachOrigin() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        let shKey = try SigningKey(seed: Array(repeating: 9, count: 32))
+        let sh = IssuerSigner(origin: "sh", key: shKey)
+        try receiver.registerIssuerKey(keyID: sh.keyID, origin: "sh", publicKey: shKey.publicKey)
+        func fork(_ origin: String, _ signer: IssuerSigner, seq: UInt64, prev: EntryID, holder: Int) -> Entry {
+            let context = seq > 1 ? VersionVector([origin: seq - 1]) : VersionVector()
+            let body = EntryBody(origin: origin, seq: seq, prev: prev, context: context, hlc: .zero,
+                                 keyID: signer.keyID, event: F.residencePermit(holder: holder))
+            return Entry.sign(body, with: signer.key)
+        }
+        #expect(try await receiver.append(entries, physicalMilliseconds: F.now) == [.appended, .appended, .appended])
+        let shFirst = fork("sh", sh, seq: 1, prev: .zero, holder: 20)
+        #expect(try await receiver.append([shFirst], physicalMilliseconds: F.now) == [.appended])
+        #expect(try receiver.earliestEquivocations().isEmpty)
+        #expect(try receiver.equivocatingOrigins().isEmpty)
+        // gd forks at seq 3, then at seq 1; sh at seq 1.
+        for (entry, seq) in [(fork("gd", F.signer, seq: 3, prev: entries[1].id, holder: 21), UInt64(3)),
+                             (fork("gd", F.signer, seq: 1, prev: .zero, holder: 22), 1)] {
+            #expect(try await receiver.append([entry], physicalMilliseconds: F.now) == [.refused(.conflict(origin: "gd", seq: seq))])
+        }
+        let shSecond = fork("sh", sh, seq: 1, prev: .zero, holder: 23)
+        #expect(try await receiver.append([shSecond], physicalMilliseconds: F.now) == [.refused(.conflict(origin: "sh", seq: 1))])
+
+        let all = try receiver.equivocations()
+        #expect(all.map { "\($0.origin)#\($0.seq)" } == ["gd#1", "gd#3", "sh#1"])
+        let earliest = try receiver.earliestEquivocations()
+        #expect(earliest.map { "\($0.origin)#\($0.seq)" } == ["gd#1", "sh#1"])
+        #expect(earliest.map(\.held.id) == [entries[0].id, shFirst.id])
+        #expect(earliest.map(\.other.id) == [all[0].other.id, shSecond.id])
+        #expect(try receiver.equivocatingOrigins() == ["gd", "sh"])
+    }
+
     @Test func append_eventBeforeItsLicense_waitsAsAnOrphanAndIsFoldedWhenTheIssueArrives() async throws {
         let (_, entries) = try await authoredChain()
         let licenseID = entries[0].licenseID
