@@ -108,11 +108,15 @@ extension LedgerStore {
             }
         }
         // Heads moved only if something was stored; duplicates, common in a mesh, keep the vector.
-        if let (vector, generation) = vector { vectorCache.invalidate(keeping: vector, readAt: generation) }
+        if let (vector, generation) = vector {
+            // Before the vector: a session that sees the new heads finds their entries here.
+            recentEntries.record(zip(batch.entries, outcomes).lazy.filter { $0.1 == .appended }.map { StoredEntry($0.0) })
+            vectorCache.invalidate(keeping: vector, readAt: generation)
+        }
         // Agreements and new equivocation proofs change what recognition decisions read.
         if batch.entries.contains(where: { !$0.body.event.isLicenseEvent })
             || outcomes.contains(where: { if case .refused(.conflict) = $0 { true } else { false } }) {
-            trustCache.invalidate()
+            invalidateTrust()
         }
         return outcomes
     }
@@ -193,7 +197,7 @@ extension LedgerStore {
             if body.seq <= head.seq {
                 // Two validly signed entries at one position: keep the proof.
                 if stored != nil, let held = try Self.entry(origin: body.origin, seq: body.seq, db) {
-                    trustCache.invalidate()
+                    invalidateTrust()
                     try Self.saveProof(held: held, other: entry, detectedMilliseconds: physicalMilliseconds, db)
                     flags[body.origin] = min(try flaggedFrom(body.origin) ?? body.seq, body.seq)
                 }

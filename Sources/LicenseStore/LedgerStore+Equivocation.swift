@@ -75,12 +75,12 @@ extension LedgerStore {
                 let now = try decide(db)
                 if now.known { return EvidenceOutcome.known }
                 guard now.distinct.count >= 2 else { return .consistent }
-                trustCache.invalidate()
+                invalidateTrust()
                 return .recorded(try Self.saveProof(held: now.distinct[0], other: now.distinct[1],
                                                     detectedMilliseconds: physicalMilliseconds, db))
             }
         }
-        if case .recorded = outcome { trustCache.invalidate() }
+        if case .recorded = outcome { invalidateTrust() }
         return outcome
     }
 
@@ -105,9 +105,10 @@ extension LedgerStore {
             try read { db in
                 var vector = VersionVector()
                 var ids: [String: EntryID] = [:]
-                for row in try Row.fetchAll(db, sql: "SELECT origin, head_seq, head_id FROM origins") {
-                    vector[row["origin"]] = UInt64(row["head_seq"] as Int64)
-                    ids[row["origin"]] = try EntryID(bytes: [UInt8](row["head_id"] as Data))
+                for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, head_seq, head_id FROM origins")) {
+                    let origin: String = row[0]
+                    vector[origin] = UInt64(row[1] as Int64)
+                    ids[origin] = try EntryID(bytes: [UInt8](row[2] as Data))
                 }
                 return (vector, ids)
             }
@@ -119,11 +120,13 @@ extension LedgerStore {
     /// Every new session sends these, so only they are read and decoded.
     public func earliestEquivocations() throws(StoreError) -> [Equivocation] {
         try run {
-            try read { db in
-                try Row.fetchAll(db, sql: Self.proofQuery + """
-                     WHERE (q.origin, q.seq) IN (SELECT origin, MIN(seq) FROM equivocations GROUP BY origin)
-                     ORDER BY q.origin
-                    """).map(Self.equivocation)
+            try earliestProofCache.value {
+                try read { db in
+                    try Row.fetchAll(db, sql: Self.proofQuery + """
+                         WHERE (q.origin, q.seq) IN (SELECT origin, MIN(seq) FROM equivocations GROUP BY origin)
+                         ORDER BY q.origin
+                        """).map(Self.equivocation)
+                }
             }
         }
     }

@@ -93,7 +93,12 @@ extension LedgerStore {
     /// decoded), stopping before their bytes (body and signature) pass `bytesMax`; the
     /// first entry is always returned. What a sync session reads to fill one batch.
     public func storedEntries(origin: String, after: UInt64, limit: Int, bytesMax: Int) throws(StoreError) -> [StoredEntry] {
-        try run {
+        // What was just appended is usually still in memory (one read per peer's session).
+        if let recent = recentEntries.read(origin: origin, after: after, limit: limit, bytesMax: bytesMax,
+                                           through: try versionVector()[origin]) {
+            return recent
+        }
+        return try run {
             try read { db in
                 var total = 0
                 var out: [StoredEntry] = []
@@ -101,10 +106,10 @@ extension LedgerStore {
                     SELECT seq, body, signature FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?
                     """), arguments: [origin, Int64(after), limit])
                 while let row = try rows.next() {
-                    let body: Data = row["body"], signature: Data = row["signature"]
+                    let body: Data = row[1], signature: Data = row[2]
                     total += body.count + signature.count
                     if total > bytesMax && !out.isEmpty { break }
-                    out.append(StoredEntry(origin: origin, seq: UInt64(row["seq"] as Int64), bodyBytes: [UInt8](body),
+                    out.append(StoredEntry(origin: origin, seq: UInt64(row[0] as Int64), bodyBytes: [UInt8](body),
                                            signature: [UInt8](signature)))
                 }
                 return out

@@ -60,14 +60,14 @@ extension LedgerStore {
                                      Int64(clamping: body.notAfterMilliseconds), Data(certificate.bodyBytes),
                                      Data(certificate.signature)])
                 invalidateIssuerKeys()
-                trustCache.invalidate()
+                invalidateTrust()
                 try db.execute(sql: "INSERT OR IGNORE INTO issuer_keys (key_id, origin, public_key) VALUES (?, ?, ?)",
                                arguments: [body.keyID, body.nodeID, Data(body.publicKey.bytes)])
                 return true
             }
         }
         invalidateIssuerKeys()
-        trustCache.invalidate()
+        invalidateTrust()
         return added
     }
 
@@ -94,14 +94,14 @@ extension LedgerStore {
                                      arguments: [revocation.body.keyID]) == true {
                     return false
                 }
-                trustCache.invalidate()
+                invalidateTrust()
                 try db.execute(sql: "INSERT INTO key_revocations (key_id, compromised_at, body, signature) VALUES (?, ?, ?, ?)",
                                arguments: [revocation.body.keyID, Int64(clamping: revocation.body.compromisedAtMilliseconds),
                                            Data(revocation.bodyBytes), Data(revocation.signature)])
                 return true
             }
         }
-        trustCache.invalidate()
+        invalidateTrust()
         return added
     }
 
@@ -161,13 +161,13 @@ extension LedgerStore {
             }
         }
         vectorCache.invalidate()
-        trustCache.invalidate()
+        invalidateTrust()
         return entry
     }
 
     /// Inserts an agreement entry and makes it its origin's current one.
     func storeAgreement(_ entry: Entry, _ agreement: RecognitionAgreement, _ db: Database) throws {
-        trustCache.invalidate()
+        invalidateTrust()
         try db.cachedStatement(sql: """
             INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, 0, ?, ?)
             """).execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes),

@@ -24,9 +24,13 @@ public final class LedgerStore: Sendable {
     /// Certificates, revocations and agreements, for recognition decisions: every decision
     /// needs them, and they change rarely.
     let trustCache = GenerationCache<TrustSnapshot>()
+    /// Each origin's earliest equivocation proof: every new session sends them.
+    let earliestProofCache = GenerationCache<[Equivocation]>()
     /// The version vector: every session reads it after every append. Whatever moves a
     /// head (`saveHead`) invalidates it, inside its transaction and again after the commit.
     let vectorCache = GenerationCache<VersionVector>()
+    /// The newest entries of each origin, for the sessions that push them.
+    let recentEntries = RecentEntries()
     /// Large batches have their signatures checked one batch at a time, in the order they
     /// were handed in, each on every core (see `checkSignatures`).
     let verifier = DispatchQueue(label: "ledger.verify")
@@ -84,7 +88,8 @@ public final class LedgerStore: Sendable {
     /// on SQLite. `callerThread` runs it, and large batches' signature checks, on the
     /// caller's thread, which blocks: for the simulator, which drives every ledger from one
     /// task, and to which each hop to a queue and back costs two thread switches (a quarter
-    /// of its run time, measured) and buys nothing.
+    /// of its run time, measured) and buys nothing. Such a store also reads on its writer
+    /// connection (see `read`).
     @_spi(Testing) public enum WriteThread: Sendable {
         case writerQueue
         case callerThread
@@ -317,11 +322,14 @@ public final class LedgerStore: Sendable {
         today: CivilDate
     ) async throws(StoreError) -> [Result<Authored, LicenseRequestError>] {
         try await runAsync {
-            let results = try await write { db in
-                try self.authorInTransaction(events, signer: signer, catalog: catalog,
-                                             physicalMilliseconds: physicalMilliseconds, today: today, db: db)
+            let (results, vector, generation) = try await write { db in
+                let results = try self.authorInTransaction(events, signer: signer, catalog: catalog,
+                                                           physicalMilliseconds: physicalMilliseconds, today: today, db: db)
+                // As an append does: the vector that the sessions ask for next, read here.
+                return (results, try Self.versionVector(db), self.vectorCache.generation)
             }
-            vectorCache.invalidate()
+            recentEntries.record(results.lazy.compactMap { try? $0.get() }.map { StoredEntry($0.entry) })
+            vectorCache.invalidate(keeping: vector, readAt: generation)
             authoredBatches.withLock { $0 += 1 }
             return results
         }
@@ -452,7 +460,7 @@ public final class LedgerStore: Sendable {
     static func versionVector(_ db: Database) throws -> VersionVector {
         var vv = VersionVector()
         for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, head_seq FROM origins")) {
-            vv[row["origin"]] = UInt64(row["head_seq"] as Int64)
+            vv[row[0]] = UInt64(row[1] as Int64)
         }
         return vv
     }
@@ -472,9 +480,11 @@ public final class LedgerStore: Sendable {
         try entry(row, memo: nil)
     }
 
+    /// `row` starts with the columns `body, signature` (read by position: a lookup by name
+    /// lower-cases every column name).
     static func entry(_ row: Row, memo: EntryMemo?) throws -> Entry {
-        let body: Data = row["body"]
-        let signature: Data = row["signature"]
+        let body: Data = row[0]
+        let signature: Data = row[1]
         let bodyBytes = [UInt8](body), signatureBytes = [UInt8](signature)
         return try memo?.entry(bodyBytes: bodyBytes, signature: signatureBytes) ?? Entry(bodyBytes: bodyBytes, signature: signatureBytes)
     }
@@ -508,6 +518,13 @@ public final class LedgerStore: Sendable {
         case .writerQueue: try pool.read(value)
         case .callerThread: try pool.writeWithoutTransaction(value)
         }
+    }
+
+    /// Drops what is kept of the trust material and the proofs; whatever writes either calls
+    /// this inside its transaction and again after the commit.
+    func invalidateTrust() {
+        trustCache.invalidate()
+        earliestProofCache.invalidate()
     }
 
     func runAsync<T>(_ work: () async throws -> T) async throws(StoreError) -> T {

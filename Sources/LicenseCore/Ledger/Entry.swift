@@ -77,4 +77,9 @@ public struct StoredEntry: Sendable, Equatable {
         self.bodyBytes = bodyBytes
         self.signature = signature
     }
+
+    /// The stored form of `entry`.
+    public init(_ entry: Entry) {
+        self.init(origin: entry.body.origin, seq: entry.body.seq, bodyBytes: entry.bodyBytes, signature: entry.signature)
+    }
 }

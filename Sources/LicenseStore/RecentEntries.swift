@@ -1,0 +1,63 @@
+import LicenseCore
+import Synchronization
+
+/// The newest entries of each origin, as stored, kept after their commit: a session that
+/// pushes what was just appended (every session of the node, one per peer) reads them
+/// here instead of from SQLite.
+///
+/// A stored entry never changes, so a window is either a contiguous run of an origin's
+/// entries or nothing. It is recorded after the commit, so a read can find a window that
+/// ends before the newest head; the caller serves from it only when it reaches the head it
+/// knows (`read(...through:)`), and reads SQLite otherwise.
+final class RecentEntries: Sendable {
+    /// Entries kept per origin: a few pushes' worth.
+    static let perOrigin = 64
+
+    private struct Window {
+        /// Contiguous seqs, oldest first.
+        var entries: [StoredEntry]
+        var last: UInt64 { entries.last?.seq ?? 0 }
+    }
+
+    private let windows = Mutex<[String: Window]>([:])
+
+    /// Records entries just committed, in seq order within each origin. A run that does not
+    /// continue its origin's window replaces it unless it is older (another commit's record
+    /// overtook this one).
+    func record(_ stored: some Sequence<StoredEntry>) {
+        windows.withLock { windows in
+            for entry in stored {
+                var window = windows[entry.origin] ?? Window(entries: [])
+                if entry.seq == window.last + 1 && !window.entries.isEmpty {
+                    window.entries.append(entry)
+                } else if entry.seq > window.last {
+                    window.entries = [entry]
+                } else {
+                    continue
+                }
+                // Trimmed in steps, not per entry.
+                if window.entries.count >= 2 * Self.perOrigin { window.entries.removeFirst(window.entries.count - Self.perOrigin) }
+                windows[entry.origin] = window
+            }
+        }
+    }
+
+    /// What `LedgerStore.storedEntries` would read, if the window of `origin` covers
+    /// everything after `after` up to `head` (and then possibly more); nil otherwise.
+    func read(origin: String, after: UInt64, limit: Int, bytesMax: Int, through head: UInt64) -> [StoredEntry]? {
+        windows.withLock { windows -> [StoredEntry]? in
+            guard limit > 0, let window = windows[origin], let first = window.entries.first,
+                  first.seq - 1 <= after, window.last >= head else { return nil }
+            var out: [StoredEntry] = []
+            var total = 0
+            let start = after >= first.seq ? Int(after - first.seq) + 1 : 0
+            for entry in window.entries.dropFirst(start) {
+                guard out.count < limit else { break }
+                total += entry.bodyBytes.count + entry.signature.count
+                if total > bytesMax && !out.isEmpty { break }
+                out.append(entry)
+            }
+            return out
+        }
+    }
+}
