@@ -17,6 +17,19 @@ final class RecentEntries: Sendable {
         /// Contiguous seqs, oldest first.
         var entries: [StoredEntry]
         var last: UInt64 { entries.last?.seq ?? 0 }
+
+        mutating func add(_ entry: StoredEntry) {
+            if entry.seq == last + 1 && !entries.isEmpty {
+                entries.append(entry)
+            } else if entry.seq > last {
+                entries.removeAll(keepingCapacity: true)
+                entries.append(entry)
+            } else {
+                return
+            }
+            // Trimmed in steps, not per entry.
+            if entries.count >= 2 * RecentEntries.perOrigin { entries.removeFirst(entries.count - RecentEntries.perOrigin) }
+        }
     }
 
     private let windows = Mutex<[String: Window]>([:])
@@ -27,17 +40,9 @@ final class RecentEntries: Sendable {
     func record(_ stored: some Sequence<StoredEntry>) {
         windows.withLock { windows in
             for entry in stored {
-                var window = windows[entry.origin] ?? Window(entries: [])
-                if entry.seq == window.last + 1 && !window.entries.isEmpty {
-                    window.entries.append(entry)
-                } else if entry.seq > window.last {
-                    window.entries = [entry]
-                } else {
-                    continue
-                }
-                // Trimmed in steps, not per entry.
-                if window.entries.count >= 2 * Self.perOrigin { window.entries.removeFirst(window.entries.count - Self.perOrigin) }
-                windows[entry.origin] = window
+                // In place: a copy of the window taken out of the dictionary would make every
+                // append copy its entries.
+                windows[entry.origin, default: Window(entries: [])].add(entry)
             }
         }
     }

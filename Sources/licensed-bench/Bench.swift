@@ -23,6 +23,7 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Recognition decisions to time against the large ledger.") var decisions = 100_000
     @Option(help: "Entries a new node catches up on over mutual TLS (0 skips).") var syncEntries = 200_000
     @Option(help: "Origins those entries come from.") var syncOrigins = 34
+    @Option(help: "Catch-ups to run, each by a new node (the median is reported).") var syncRuns = 3
     @Option(help: "Seconds of issuing on a 5-node mesh for propagation latency (0 skips).") var propagationSeconds = 10
     @Option(help: "Issues per second during the propagation run.") var propagationRate = 200
     @Option(help: "Scratch directory (removed afterwards).") var workDir = NSTemporaryDirectory() + "licensed-bench"
@@ -53,7 +54,7 @@ struct Bench: AsyncParsableCommand {
                       throughput, throughput / crypto.sign))
 
         if syncEntries > 0 {
-            try await SyncBench.run(entries: syncEntries, origins: syncOrigins, workDir: workDir + "/sync",
+            try await SyncBench.run(entries: syncEntries, origins: syncOrigins, runs: syncRuns, workDir: workDir + "/sync",
                                     results: &results, report: report)
         }
         if propagationSeconds > 0 {
