@@ -131,8 +131,10 @@ public final class LicenseService: Sendable {
             throw .badRequest(code: "holder_mismatch", message: "license \(old.id) belongs to another citizen than the ID number given")
         }
         let reason = request.reason ?? ""
-        guard reason.utf8.count <= LicenseEvent.reasonBytesMax, !ResidentID.appears(in: reason) else {
-            throw .request(.invalid(.containsIDNumber(field: "reason")))
+        do {
+            try LicenseAuthoring.checkFreeText(reason, field: "reason", bytesMax: LicenseEvent.reasonBytesMax)
+        } catch {
+            throw .request(.invalid(error))
         }
         try checkSigningKey(for: old.licenseType)
         return try await write(.transfer(LicenseEvent.Transfer(licenseID: old.id, license: issue, reason: reason)))
@@ -215,11 +217,10 @@ public final class LicenseService: Sendable {
     private func auditPurpose(_ text: String, what: String) throws(ServiceError) -> String {
         let purpose = text.trimmedOfWhitespace
         guard !purpose.isEmpty else { throw .badRequest(code: "purpose_required", message: "\(what) requires a purpose") }
-        guard purpose.utf8.count <= Self.purposeBytesMax else {
-            throw .badRequest(code: "text_too_long", message: "purpose is longer than \(Self.purposeBytesMax) bytes")
-        }
-        guard !ResidentID.appears(in: purpose) else {
-            throw .request(.invalid(.containsIDNumber(field: "purpose")))
+        do {
+            try LicenseAuthoring.checkFreeText(purpose, field: "purpose", bytesMax: Self.purposeBytesMax)
+        } catch {
+            throw .request(.invalid(error))
         }
         return purpose
     }

@@ -39,6 +39,35 @@ import Testing
         }
     }
 
+    /// Text with a NUL anywhere in a body is refused, by the reader and the library alike:
+    /// a store would cut it there (docs/PROTOCOL.md).
+    @Test func aNULInAnyText_isMalformed() {
+        let id = EntryCodecTests.licenseID
+        let nul = "\u{0}"
+        func changed(_ change: (inout LicenseEvent.Issue) -> Void) -> LicenseEvent.Issue {
+            var copy = Fixtures.drivingLicenceIssue()
+            change(&copy)
+            return copy
+        }
+        let cases: [(LicenseEvent, String)] = [
+            (.issue(changed { $0.attributes["licence_class"] = "C1" + nul }), "issue: attribute 'licence_class'"),
+            (.issue(changed { $0.attributes["a" + nul] = "x" }), "issue: an attribute name"),
+            (.issue(changed { $0.holderMasked = "11****" + nul }), "issue: the masked holder"),
+            (.issue(changed { $0.licenseType = "driving" + nul }), "issue: the license type"),
+            (.amend(.init(licenseID: id, set: [:], remove: ["x" + nul], reason: "")), "amend: a removed attribute name"),
+            (.suspend(.init(licenseID: id, reason: "court" + nul + "order")), "reason"),
+            (.transfer(.init(licenseID: id, license: Fixtures.drivingLicenceIssue(), reason: nul)), "reason"),
+        ]
+        for (event, field) in cases {
+            let body = EntryBody(origin: "gd", seq: 3, prev: try! EntryID(bytes: [UInt8](repeating: 7, count: 32)),
+                                 context: VersionVector(["gd": 2]), hlc: Fixtures.hlc(EntryCodecTests.wall, 1),
+                                 keyID: Fixtures.signer.keyID, event: event)
+            let bytes = body.encoded()
+            #expect(Self.decode(bytes) == .failure(.malformed("\(field) contains a NUL character")), "\(field)")
+            #expect(Self.reference(bytes) == Self.decode(bytes), "\(field)")
+        }
+    }
+
     /// Flipped, dropped, inserted and repeated bytes: whatever the library makes of the
     /// result (a refusal mostly, now and then another valid body), the decoder makes too.
     @Test func brokenBodies_decodeAsTheLibraryDecodesThem() {

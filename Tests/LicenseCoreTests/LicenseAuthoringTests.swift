@@ -151,6 +151,27 @@ import Testing
         #expect(amended.eventCount == 5)
     }
 
+    /// SQLite's text binding cuts text at a NUL: such text would be stored other than signed.
+    @Test func requests_shouldRefuseANULCharacterInAnyText() throws {
+        #expect(throws: LicenseRequestError.invalid(.containsNUL(field: "attribute 'first_issue_date'"))) {
+            try issue(attributes: ["licence_class": "C1", "first_issue_date": "2020-05-01\u{0}"])
+        }
+        let state = try state(issue())
+        for event: LicenseEvent in [.revoke(.init(licenseID: state.id, reason: "fraud\u{0}hidden")),
+                                    .amend(.init(licenseID: state.id, set: ["restrictions": "glasses"], remove: [], reason: "\u{0}"))] {
+            #expect(throws: LicenseRequestError.invalid(.containsNUL(field: "reason"))) {
+                try LicenseAuthoring.check(event, on: state, author: "gd", at: Fixtures.hlc(2000), catalog: catalog)
+            }
+        }
+        #expect(throws: LicenseRequestError.invalid(.containsNUL(field: "attribute 'restrictions'"))) {
+            try LicenseAuthoring.check(.amend(.init(licenseID: state.id, set: ["restrictions": "a\u{0}b"], remove: [], reason: "")),
+                                       on: state, author: "gd", at: Fixtures.hlc(2000), catalog: catalog)
+        }
+        #expect(throws: LicenseValidationError.containsNUL(field: "purpose")) {
+            try LicenseAuthoring.checkFreeText("audit\u{0}", field: "purpose", bytesMax: 100)
+        }
+    }
+
     @Test func check_shouldRefuseAReasonThatIsTooLong() throws {
         let state = try state(issue())
         let long = String(repeating: "r", count: LicenseEvent.reasonBytesMax + 1)

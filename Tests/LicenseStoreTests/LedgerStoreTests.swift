@@ -190,6 +190,7 @@ import Testing
         let digest = try store.ledgerDigest()
         let results = try await author(store, [
             F.suspend(id, reason: " "), // a reason is required
+            F.suspend(id, reason: "fraud\u{0}"), // text the store would cut short
             .reinstate(.init(licenseID: id, reason: "")), // not suspended
             .amend(.init(licenseID: id, set: [:], remove: [], reason: "")), // changes nothing
             .amend(.init(licenseID: id, set: ["colour": "red"], remove: [], reason: "")), // unknown attribute
@@ -197,6 +198,7 @@ import Testing
         ], at: 1000)
         #expect(results.map(\.failure) == [
             .invalid(.reasonRequired("suspend")),
+            .invalid(.containsNUL(field: "reason")),
             .rejected(.notSuspended(id)),
             .rejected(.emptyAmendment(id)),
             .invalid(.unknownAttribute(type: "residence_permit", name: "colour")),

@@ -99,6 +99,7 @@ public struct AttributeSpec: Sendable, Codable, Equatable {
             .badAttributeValue(type: licenseType, name: name, expected: expected)
         }
         guard value.utf8.count <= Self.valueBytesMax else { throw bad("at most \(Self.valueBytesMax) bytes") }
+        guard !value.utf8.contains(0) else { throw .containsNUL(field: "attribute '\(name)'") }
         switch kind {
         case .string:
             guard !value.isEmpty else { throw bad("a non-empty string") }
@@ -135,6 +136,9 @@ public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
     case textTooLong(field: String, bytesMax: Int)
     /// Free text holds what looks like a resident ID number, which must never be stored.
     case containsIDNumber(field: String)
+    /// Text with a NUL character (U+0000): SQLite's text binding would cut it there, so
+    /// the stored view would differ from what was signed.
+    case containsNUL(field: String)
 
     /// Stable machine-readable code for API error bodies.
     public var code: String {
@@ -150,6 +154,7 @@ public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
         case .reasonRequired: "reason_required"
         case .textTooLong: "text_too_long"
         case .containsIDNumber: "contains_id_number"
+        case .containsNUL: "contains_nul"
         }
     }
 
@@ -177,6 +182,8 @@ public enum LicenseValidationError: Error, Equatable, CustomStringConvertible {
             "\(field) is longer than \(bytesMax) bytes"
         case let .containsIDNumber(field):
             "\(field) contains what looks like a resident ID number; ID numbers are never stored (use the masked form)"
+        case let .containsNUL(field):
+            "\(field) contains a NUL character (U+0000), which no text in the ledger may hold"
         }
     }
 }

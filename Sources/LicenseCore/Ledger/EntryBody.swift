@@ -251,6 +251,7 @@ public struct EntryBody: Equatable, Sendable {
             guard remove == remove.sorted(), Set(remove).count == remove.count else {
                 throw .malformed("amend: remove must be sorted and distinct")
             }
+            for name in remove { try noNUL(name, "amend: a removed attribute name") }
             return .amend(LicenseEvent.Amend(
                 licenseID: try Self.licenseID(licenseID, event: "amend"),
                 set: try attributes(set, event: "amend"), remove: remove, reason: try Self.reason(reason)))
@@ -281,7 +282,7 @@ public struct EntryBody: Equatable, Sendable {
             guard term.province > previous else { throw .malformed("agreement: terms must be sorted by province, distinct") }
             guard term.licenseTypes.count <= RecognitionAgreement.typesMax,
                   term.licenseTypes == Array(Set(term.licenseTypes)).sorted(),
-                  term.licenseTypes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 64 })
+                  term.licenseTypes.allSatisfy({ !$0.isEmpty && $0.utf8.count <= 64 && !$0.utf8.contains(0) })
             else { throw .malformed("agreement: license types must be sorted, distinct, non-empty codes") }
             if term.licenseTypes.contains(RecognitionAgreement.wildcard) {
                 guard term.licenseTypes.count == 1 else { throw .malformed("agreement: \"*\" must stand alone") }
@@ -296,6 +297,8 @@ public struct EntryBody: Equatable, Sendable {
 
     private static func issue(_ m: WireBody.Issue, event: String) throws(EntryError) -> LicenseEvent.Issue {
         guard !m.licenseType.isEmpty else { throw .malformed("\(event): license type is empty") }
+        try noNUL(m.licenseType, "\(event): the license type")
+        try noNUL(m.holderMasked, "\(event): the masked holder")
         guard Province.byCode[m.province] != nil else { throw .malformed("\(event): unknown province '\(m.province)'") }
         let holderRef: HolderRef
         do {
@@ -328,7 +331,14 @@ public struct EntryBody: Equatable, Sendable {
 
     private static func reason(_ text: String) throws(EntryError) -> String {
         guard text.utf8.count <= LicenseEvent.reasonBytesMax else { throw .malformed("reason is too long") }
+        try noNUL(text, "reason")
         return text
+    }
+
+    /// No text of a body holds U+0000 (docs/PROTOCOL.md): SQLite's text binding would cut
+    /// it there, and a node's stored view would no longer be the fold of what was signed.
+    private static func noNUL(_ text: String, _ field: @autoclosure () -> String) throws(EntryError) {
+        guard !text.utf8.contains(0) else { throw .malformed("\(field()) contains a NUL character") }
     }
 
     private static func attributes(_ list: [(name: String, value: String)], event: String) throws(EntryError) -> [String: String] {
@@ -342,6 +352,8 @@ public struct EntryBody: Equatable, Sendable {
             guard a.value.utf8.count <= AttributeSpec.valueBytesMax else {
                 throw .malformed("\(event): attribute '\(a.name)' is too long")
             }
+            try noNUL(a.name, "\(event): an attribute name")
+            try noNUL(a.value, "\(event): attribute '\(a.name)'")
             out[a.name] = a.value
             previous = a.name
         }

@@ -79,10 +79,19 @@ public enum LicenseAuthoring {
 
     private static func reason(_ text: String, event: String, required: Bool) throws(LicenseRequestError) {
         if required && text.trimmingSpaces.isEmpty { throw .invalid(.reasonRequired(event)) }
-        if text.utf8.count > LicenseEvent.reasonBytesMax {
-            throw .invalid(.textTooLong(field: "reason", bytesMax: LicenseEvent.reasonBytesMax))
+        do {
+            try checkFreeText(text, field: "reason", bytesMax: LicenseEvent.reasonBytesMax)
+        } catch {
+            throw .invalid(error)
         }
-        if ResidentID.appears(in: text) { throw .invalid(.containsIDNumber(field: "reason")) }
+    }
+
+    /// Free text a clerk writes (a reason, a purpose): at most `bytesMax` bytes, no NUL
+    /// character, no resident ID number.
+    public static func checkFreeText(_ text: String, field: String, bytesMax: Int) throws(LicenseValidationError) {
+        if text.utf8.count > bytesMax { throw .textTooLong(field: field, bytesMax: bytesMax) }
+        if text.utf8.contains(0) { throw .containsNUL(field: field) }
+        if ResidentID.appears(in: text) { throw .containsIDNumber(field: field) }
     }
 
     private static func date(_ text: String?, field: String) throws(LicenseRequestError) -> CivilDate? {
