@@ -24,6 +24,9 @@ struct GossipConnection {
     static let queuedBytesMax = 80 * 1024 * 1024
 
     enum Input: Sendable {
+        /// The loop has begun: carry out what the session asked for when it connected (its
+        /// Hello), which would otherwise wait for the first frame or tick.
+        case start
         /// Frames decoded from `bytes` bytes that arrived.
         case frames([SyncFrame], bytes: Int)
         /// The bytes that arrived are not a valid frame; nothing more is read.
@@ -176,8 +179,11 @@ struct GossipConnection {
                     var checking: [UInt64: Task<LedgerStore.CheckedBatch, any Error>] = [:]
                     let heads = try store.heads()
                     var pending = session.handle(.connected(vector: heads.vector, heads: heads.ids, nowMilliseconds: clock()))
+                    group.addTask { await inputs.send(.start) }
                     for await input in inputs {
                         switch input {
+                        case .start:
+                            break
                         case let .frames(frames, bytes):
                             if let peerID { board.update(peerID, now: clock()) { $0.bytesIn += UInt64(bytes) } }
                             for frame in frames {

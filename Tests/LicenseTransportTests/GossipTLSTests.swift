@@ -38,7 +38,7 @@ import Testing
     /// A node whose TLS certificate names `certifiedAs` (its own name unless a test lies).
     func node(_ name: String, province: String, certifiedAs: String? = nil, ca: TransportPKI.Issued = GossipTLSTests.ca,
               trusting others: [String], root: SigningKey? = nil, fast: Bool = false,
-              idleTimeoutMilliseconds: UInt64 = 60_000) throws -> Node {
+              idleTimeoutMilliseconds: UInt64 = 60_000, tickMilliseconds: UInt64? = nil) throws -> Node {
         let signer = signer(name)
         let store = try LedgerStore(path: directory.appendingPathComponent("\(name).sqlite").path,
                                     identity: .init(nodeID: name, province: province))
@@ -59,7 +59,7 @@ import Testing
         }
         let gossip = GossipNode(store: store, nodeID: name, province: province, tls: tls, hub: VectorHub(),
                                 root: root?.publicKey, clock: fast ? Self.wallClock : Self.fixedClock, logger: logger,
-                                tickMilliseconds: fast ? 20 : 1000,
+                                tickMilliseconds: tickMilliseconds ?? (fast ? 20 : 1000),
                                 keepaliveMilliseconds: min(15_000, idleTimeoutMilliseconds / 10),
                                 idleTimeoutMilliseconds: idleTimeoutMilliseconds)
         return Node(name: name, signer: signer, store: store, gossip: gossip)
@@ -118,6 +118,22 @@ import Testing
         }
         #expect(try gd.store.ledgerDigest() == sh.store.ledgerDigest())
         #expect(try LedgerVerifier.verify(gd.store).isValid)
+    }
+
+    /// A session sends its Hello when it connects, not at its first tick: with ticks an
+    /// hour apart the nodes still converge (each new session used to wait up to a tick).
+    @Test func sessions_startWithoutWaitingForATick() async throws {
+        let gd = try node("gd", province: "440000", trusting: ["sh"], tickMilliseconds: 3_600_000)
+        let sh = try node("sh", province: "310000", trusting: ["gd"], tickMilliseconds: 3_600_000)
+        try await issue(gd, 20, province: "440000")
+        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+            try await waitUntil(sh, holds: VersionVector(["gd": 20]))
+            group.cancelAll()
+        }
+        #expect(try gd.store.ledgerDigest() == sh.store.ledgerDigest())
     }
 
     @Test func newEntries_arePushedOverAnOpenSession() async throws {
