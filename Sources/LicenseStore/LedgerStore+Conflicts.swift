@@ -113,9 +113,20 @@ extension LedgerStore {
     /// single license.
     static func entries(licenseRows rows: [Int64], _ db: Database, memo: EntryMemo? = nil) throws -> [Entry] {
         let statement = rows.count == 1
-            ? try db.cachedStatement(sql: "SELECT body, signature FROM entries WHERE license_row = ?")
-            : try db.makeStatement(sql: "SELECT body, signature FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))")
-        return try Row.fetchAll(statement, arguments: StatementArguments(rows)).map { try Self.entry($0, memo: memo) }
+            ? try db.cachedStatement(sql: "SELECT body, signature, id FROM entries WHERE license_row = ?")
+            : try db.makeStatement(sql: "SELECT body, signature, id FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))")
+        var entries: [Entry] = []
+        let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(rows))
+        while let row = try cursor.next() {
+            // A shared memo knows most entries by their id: their bytes are not even read.
+            if let memo, let id = try row.withUnsafeData(atIndex: 2, { $0.flatMap { try? EntryID(bytes: [UInt8]($0)) } }),
+               let known = memo.entry(id: id) {
+                entries.append(known)
+            } else {
+                entries.append(try Self.entry(row, memo: memo))
+            }
+        }
+        return entries
     }
 
     static func conflicts(holder: HolderRef, _ db: Database) throws -> [LicenseConflict] {

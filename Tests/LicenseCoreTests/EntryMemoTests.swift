@@ -43,4 +43,19 @@ import Testing
         #expect(throws: EntryError.self) { try memo.entry(bodyBytes: entry.bodyBytes, signature: Array(entry.signature.prefix(10))) }
         #expect((try? memo.entry(bodyBytes: entry.bodyBytes, signature: entry.signature))?.id == entry.id)
     }
+
+    /// A ledger's refold finds entries by the id it stored: each id leads to the entry
+    /// whose bytes hash to it, forgeries included, and to nothing never decoded.
+    @Test func entriesAreFoundByTheirIDs_onceDecoded() throws {
+        let memo = EntryMemo()
+        let (first, second) = (Self.entries()[0], Self.entries()[1])
+        #expect(memo.entry(id: first.id) == nil)
+        _ = try memo.entry(bodyBytes: first.bodyBytes, signature: first.signature)
+        let forged = try memo.entry(bodyBytes: second.bodyBytes, signature: first.signature)
+        #expect(memo.entry(id: first.id)?.bodyBytes == first.bodyBytes)
+        #expect(memo.entry(id: forged.id)?.bodyBytes == second.bodyBytes)
+        #expect(memo.entry(id: second.id) == nil)
+        _ = try? memo.entry(bodyBytes: Array(second.bodyBytes.dropLast(3)), signature: second.signature)
+        #expect(memo.entry(id: second.id) == nil)
+    }
 }

@@ -9,15 +9,24 @@ import Synchronization
 @_spi(Testing) public final class EntryMemo: Sendable {
     /// By signature; the body is compared on every hit, so two bodies that share a
     /// signature (a forger's doing) are never confused.
-    private let entries = Mutex<[[UInt8]: Entry]>([:])
+    private let entries = Mutex<(bySignature: [[UInt8]: Entry], byID: [EntryID: Entry])>(([:], [:]))
 
     public init() {}
 
     /// The entry these bytes make, decoded as `Entry(bodyBytes:signature:)` decodes it.
     public func entry(bodyBytes: [UInt8], signature: [UInt8]) throws(EntryError) -> Entry {
-        if let known = entries.withLock({ $0[signature] }), known.bodyBytes == bodyBytes { return known }
+        if let known = entries.withLock({ $0.bySignature[signature] }), known.bodyBytes == bodyBytes { return known }
         let entry = try Entry(bodyBytes: bodyBytes, signature: signature)
-        entries.withLock { $0[signature] = entry }
+        entries.withLock {
+            $0.bySignature[signature] = entry
+            $0.byID[entry.id] = entry
+        }
         return entry
+    }
+
+    /// The entry with this id, if one was decoded: for a ledger's stored entries, whose id
+    /// was computed from their bytes when they were stored, so their bytes need not be read.
+    public func entry(id: EntryID) -> Entry? {
+        entries.withLock { $0.byID[id] }
     }
 }
