@@ -263,7 +263,7 @@ extension LedgerStore {
             }
             try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
                                            Data(entry.bodyBytes), Data(entry.signature)])
-            guard try Self.followsHolder(entry, state.holderRef, db) else {
+            guard try Self.followsHolder(entry, state.holderRef, db, memo: entryMemo) else {
                 try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
                 return
             }
@@ -301,7 +301,7 @@ extension LedgerStore {
             if let (oldRow, before) = try LicenseRow.fetch(transfer.licenseID, in: db) {
                 // A transfer that happened after everything of its holder's is applied as the
                 // fold would apply it, last and concurrent with nothing (see `followsHolder`).
-                if !refold, before.holderRef == state.holderRef, try Self.followsHolder(entry, state.holderRef, db) {
+                if !refold, before.holderRef == state.holderRef, try Self.followsHolder(entry, state.holderRef, db, memo: entryMemo) {
                     var (old, new) = (before, state)
                     try? HolderFold.applyTransfer(entry, transfer, old: &old, new: &new)
                     try Self.rewrite(row: oldRow, from: before, to: old, digest: &digest, db)
@@ -321,7 +321,7 @@ extension LedgerStore {
             refold = try Bool.fetchOne(db.cachedStatement(sql: """
                 SELECT EXISTS (SELECT 1 FROM licenses WHERE holder_key = ? AND holder_ref = ? AND type = ? AND row != ?)
                 """), arguments: [LicenseRow.holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType, row]) ?? false
-            refold = try refold && !Self.followsHolder(entry, state.holderRef, db)
+            refold = try refold && !Self.followsHolder(entry, state.holderRef, db, memo: entryMemo)
             #if DEBUG
             if !refold { try Self.checkHolderIsFolded(state.holderRef, db) }
             #endif

@@ -68,13 +68,13 @@ extension LedgerStore {
     /// runs after every event is applied and overrides them (it voids a license whatever
     /// was applied to it), so a holder for which it voided a license is folded in full.
     /// Other conflicts stay as they are: the entry is concurrent with no event of theirs.
-    static func followsHolder(_ entry: Entry, _ holder: HolderRef, _ db: Database) throws -> Bool {
+    static func followsHolder(_ entry: Entry, _ holder: HolderRef, _ db: Database, memo: EntryMemo? = nil) throws -> Bool {
         let conflicted = try Bool.fetchOne(db.cachedStatement(sql: """
             SELECT EXISTS (SELECT 1 FROM conflicts WHERE holder_ref = ? AND rule = ?)
             """), arguments: [Data(holder.bytes), LicenseConflict.Rule.earliestOncePerHolderIssueStands.rawValue]) ?? true
         guard !conflicted else { return false }
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT e.origin, e.seq, e.body FROM licenses l JOIN entries e ON e.license_row = l.row
+            SELECT e.origin, e.seq, e.body, e.id FROM licenses l JOIN entries e ON e.license_row = l.row
             WHERE l.holder_key = ? AND l.holder_ref = ?
             """), arguments: [LicenseRow.holderKey(holder), Data(holder.bytes)])
         let body = entry.body
@@ -87,9 +87,19 @@ extension LedgerStore {
             guard origin == body.origin ? seq < body.seq : body.context[origin] >= seq else { return false }
             // And none may claim to have seen it: a context that contradicts its own (a liar's
             // doing) would make this entry hold that one back and reorder the others.
-            let bytes: Data = row[2]
-            guard let place = EntryBody.causalPlace(ofEncoded: [UInt8](bytes), seenOf: body.origin),
-                  place.seen < body.seq, (place.clock, origin, seq) < last else { return false }
+            let place: (clock: HybridTimestamp, seen: UInt64)?
+            if let memo, let id = try row.withUnsafeData(atIndex: 3, { $0.flatMap { try? EntryID(bytes: [UInt8]($0)) } }),
+               let known = memo.entry(id: id) {
+                // A shared memo knows the entry decoded (its id is the hash of its bytes).
+                place = (known.body.hlc, known.body.context[body.origin])
+            } else {
+                place = try row.withUnsafeData(atIndex: 2) { data in
+                    data.flatMap { data in
+                        data.withUnsafeBytes { EntryBody.causalPlace(ofEncoded: $0.bindMemory(to: UInt8.self), seenOf: body.origin) }
+                    }
+                }
+            }
+            guard let place, place.seen < body.seq, (place.clock, origin, seq) < last else { return false }
         }
         return true
     }

@@ -63,32 +63,36 @@ extension EntryBody {
     /// Nil when the body is not in the form authors emit (then only a full decode can say).
     /// The store uses it to order a holder's entries without decoding them.
     public static func causalPlace(ofEncoded bytes: [UInt8], seenOf origin: String) -> (clock: HybridTimestamp, seen: UInt64)? {
-        bytes.withUnsafeBufferPointer { buffer in
-            var reader = WireReader(buffer, from: 0, to: buffer.count)
-            var clock: (wall: UInt64, logical: UInt32)?
-            var seen: UInt64?
-            while !reader.atEnd {
-                guard let (number, wireType) = reader.tag() else { return nil }
-                switch (number, wireType) {
-                case (5, 2):
-                    guard var inner = reader.message(), let component = inner.component() else { return nil }
-                    if component.origin == origin {
-                        guard seen == nil else { return nil }
-                        seen = component.seq
-                    }
-                case (6, 2):
-                    guard clock == nil, var inner = reader.message(), let value = inner.hlc() else { return nil }
-                    clock = value
-                case (_, 0):
-                    guard reader.varint() != nil else { return nil }
-                case (_, 2):
-                    guard reader.delimited() != nil else { return nil }
-                default:
-                    return nil
+        bytes.withUnsafeBufferPointer { causalPlace(ofEncoded: $0, seenOf: origin) }
+    }
+
+    /// The same, read in place (from a database row's buffer).
+    public static func causalPlace(ofEncoded buffer: UnsafeBufferPointer<UInt8>,
+                                   seenOf origin: String) -> (clock: HybridTimestamp, seen: UInt64)? {
+        var reader = WireReader(buffer, from: 0, to: buffer.count)
+        var clock: (wall: UInt64, logical: UInt32)?
+        var seen: UInt64?
+        while !reader.atEnd {
+            guard let (number, wireType) = reader.tag() else { return nil }
+            switch (number, wireType) {
+            case (5, 2):
+                guard var inner = reader.message(), let component = inner.component() else { return nil }
+                if component.origin == origin {
+                    guard seen == nil else { return nil }
+                    seen = component.seq
                 }
+            case (6, 2):
+                guard clock == nil, var inner = reader.message(), let value = inner.hlc() else { return nil }
+                clock = value
+            case (_, 0):
+                guard reader.varint() != nil else { return nil }
+            case (_, 2):
+                guard reader.delimited() != nil else { return nil }
+            default:
+                return nil
             }
-            return clock.map { (HybridTimestamp(wallMilliseconds: $0.wall, logical: $0.logical), seen ?? 0) }
         }
+        return clock.map { (HybridTimestamp(wallMilliseconds: $0.wall, logical: $0.logical), seen ?? 0) }
     }
 }
 
