@@ -168,6 +168,7 @@ extension LedgerStore {
         outcomes.reserveCapacity(entries.count)
         var digest = try Self.loadDigest(db)
         let digestBefore = digest
+        var orphans: Bool?
         for (index, entry) in entries.enumerated() {
             let body = entry.body
             let head = try heads[body.origin] ?? Self.head(of: body.origin, db)
@@ -224,7 +225,7 @@ extension LedgerStore {
                                                                    certified: certified)))
                 continue
             }
-            try store(entry, digest: &digest, db: db)
+            try store(entry, digest: &digest, orphans: &orphans, db: db)
             heads[body.origin] = (body.seq, entry.id, body.hlc)
             if body.hlc.wallMilliseconds <= physicalMilliseconds + Self.clockSkewToleratedMilliseconds {
                 clock.withLock { $0.observe(body.hlc, physicalMilliseconds: physicalMilliseconds) }
@@ -240,7 +241,9 @@ extension LedgerStore {
 
     /// Inserts a verified entry and refolds what it changes: a new license's view alone when
     /// nothing waits for it, otherwise its holder's licenses and conflicts (`HolderFold`).
-    private func store(_ entry: Entry, digest: inout StateDigest, db: Database) throws {
+    /// `orphans`: whether any event may wait for its license, read once per transaction
+    /// (nearly always none: then no issue looks for its own).
+    private func store(_ entry: Entry, digest: inout StateDigest, orphans: inout Bool?, db: Database) throws {
         if case let .agreement(agreement) = entry.body.event {
             try storeAgreement(entry, agreement, db)
             return
@@ -259,6 +262,7 @@ extension LedgerStore {
                 try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), 0,
                                                Data(entry.bodyBytes), Data(entry.signature)])
                 try Self.waitFor(licenseID, entry, db)
+                orphans = true
                 return
             }
             try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
@@ -285,8 +289,11 @@ extension LedgerStore {
                                        Data(entry.bodyBytes), Data(entry.signature)])
         var refold = false
         // Most issues have no event waiting for them: then the view just inserted is the fold.
-        let waiting = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_events WHERE license_id = ?)"),
-                                        arguments: [licenseID.text]) ?? false
+        let anyWaiting = try orphans ?? Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_events)")) ?? true
+        orphans = anyWaiting
+        let waiting = try anyWaiting && Bool.fetchOne(db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM orphan_events WHERE license_id = ?)
+            """), arguments: [licenseID.text]) ?? false
         if waiting {
             // Later events of this license move to its row; a transfer that was waiting for
             // it keeps its own (it created the new license), and is refolded with it below.
@@ -313,6 +320,7 @@ extension LedgerStore {
                 }
             } else {
                 try Self.waitFor(transfer.licenseID, entry, db)
+                orphans = true
             }
             refold = true
         } else if !refold, HolderFold.oncePerHolderTypes.contains(state.licenseType) {

@@ -190,6 +190,32 @@ private typealias F = StoreFixtures
         #expect(try LedgerVerifier.verify(receiver).isValid)
     }
 
+    /// The same, with the event and its license in one batch (one transaction): the issue
+    /// finds the event that started waiting earlier in that transaction.
+    @Test func append_eventBeforeItsLicenseInTheSameBatch_isFoldedWithIt() async throws {
+        let (author, entries) = try await authoredChain()
+        let licenseID = entries[0].licenseID
+        let shKey = try SigningKey(seed: Array(repeating: 9, count: 32))
+        let sh = IssuerSigner(origin: "sh", key: shKey)
+        let receiver = try openReceiver()
+        try receiver.registerIssuerKey(keyID: sh.keyID, origin: "sh", publicKey: shKey.publicKey)
+        // sh's own issue first: the transaction learns then that nothing waits.
+        let shIssue = Entry.sign(EntryBody(origin: "sh", seq: 1, prev: .zero, context: VersionVector(),
+                                           hlc: HybridTimestamp(wallMilliseconds: F.now, logical: 0), keyID: sh.keyID,
+                                           event: F.residencePermit(holder: 30)), with: shKey)
+        let body = EntryBody(origin: "sh", seq: 2, prev: shIssue.id, context: VersionVector(["gd": 1, "sh": 1]),
+                             hlc: HybridTimestamp(wallMilliseconds: F.now + 5000, logical: 0), keyID: sh.keyID,
+                             event: F.revoke(licenseID))
+        let revoke = Entry.sign(body, with: shKey)
+        #expect(try await receiver.append([shIssue, revoke] + entries, physicalMilliseconds: F.now)
+            == [.appended, .appended, .appended, .appended, .appended])
+        let state = try #require(try receiver.license(licenseID))
+        #expect(state.status == .suspended)
+        #expect(try receiver.entries(license: licenseID).count == 3)
+        #expect(try receiver.license(licenseID) == author.license(licenseID))
+        #expect(try LedgerVerifier.verify(receiver).isValid)
+    }
+
     @Test func append_farFutureClock_doesNotDragTheLocalClock() async throws {
         let receiver = try openReceiver()
         let future = F.now + LedgerStore.clockSkewToleratedMilliseconds + 60_000
