@@ -7,8 +7,12 @@ import Synchronization
 ///
 /// A stored entry never changes, so a window is either a contiguous run of an origin's
 /// entries or nothing. It is recorded after the commit, so a read can find a window that
-/// ends before the newest head; the caller serves from it only when it reaches the head it
-/// knows (`read(...through:)`), and reads SQLite otherwise.
+/// ends before the newest head: the caller serves from it only when it reaches the head it
+/// knows (`read(...through:)`), and reads SQLite otherwise. Even so the head it knows may be
+/// a moment old (the vector cache is refilled after the commit too), so an answer is a
+/// prefix of what SQLite holds, which is what a sync session asks for; it is never empty,
+/// so a session that knows of more entries (from another read) is answered by SQLite
+/// rather than asking again and again.
 final class RecentEntries: Sendable {
     /// Entries kept per origin: a few pushes' worth.
     static let perOrigin = 64
@@ -48,7 +52,8 @@ final class RecentEntries: Sendable {
     }
 
     /// What `LedgerStore.storedEntries` would read, if the window of `origin` covers
-    /// everything after `after` up to `head` (and then possibly more); nil otherwise.
+    /// everything after `after` up to `head` (and then possibly more) and that is not
+    /// nothing; nil otherwise.
     func read(origin: String, after: UInt64, limit: Int, bytesMax: Int, through head: UInt64) -> [StoredEntry]? {
         windows.withLock { windows -> [StoredEntry]? in
             guard limit > 0, let window = windows[origin], let first = window.entries.first,
@@ -62,7 +67,7 @@ final class RecentEntries: Sendable {
                 if total > bytesMax && !out.isEmpty { break }
                 out.append(entry)
             }
-            return out
+            return out.isEmpty ? nil : out
         }
     }
 }
