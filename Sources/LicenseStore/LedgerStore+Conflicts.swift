@@ -88,8 +88,7 @@ extension LedgerStore {
             // And none may claim to have seen it: a context that contradicts its own (a liar's
             // doing) would make this entry hold that one back and reorder the others.
             let place: (clock: HybridTimestamp, seen: UInt64)?
-            if let memo, let id = try row.withUnsafeData(atIndex: 3, { $0.flatMap { try? EntryID(bytes: [UInt8]($0)) } }),
-               let known = memo.entry(id: id) {
+            if let known = try Self.memoized(row, idAt: 3, in: memo) {
                 // A shared memo knows the entry decoded (its id is the hash of its bytes).
                 place = (known.body.hlc, known.body.context[body.origin])
             } else {
@@ -119,6 +118,14 @@ extension LedgerStore {
     }
     #endif
 
+    /// The decoded entry a shared memo holds for the stored id in column `index` of `row`:
+    /// the id is the hash of the stored bytes, so they need not be read.
+    static func memoized(_ row: Row, idAt index: Int, in memo: EntryMemo?) throws -> Entry? {
+        guard let memo, let id = try row.withUnsafeData(atIndex: index, { $0.flatMap { try? EntryID(bytes: [UInt8]($0)) } })
+        else { return nil }
+        return memo.entry(id: id)
+    }
+
     /// The entries of some license rows (a holder's): one prepared statement for the common
     /// single license.
     static func entries(licenseRows rows: [Int64], _ db: Database, memo: EntryMemo? = nil) throws -> [Entry] {
@@ -129,8 +136,7 @@ extension LedgerStore {
         let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(rows))
         while let row = try cursor.next() {
             // A shared memo knows most entries by their id: their bytes are not even read.
-            if let memo, let id = try row.withUnsafeData(atIndex: 2, { $0.flatMap { try? EntryID(bytes: [UInt8]($0)) } }),
-               let known = memo.entry(id: id) {
+            if let known = try Self.memoized(row, idAt: 2, in: memo) {
                 entries.append(known)
             } else {
                 entries.append(try Self.entry(row, memo: memo))

@@ -15,6 +15,13 @@ private typealias F = StoreFixtures
         return store
     }
 
+    /// "sh", a second origin, whose key `receiver` trusts.
+    private func trustSh(_ receiver: LedgerStore) throws -> IssuerSigner {
+        let sh = IssuerSigner(origin: "sh", key: try SigningKey(seed: Array(repeating: 9, count: 32)))
+        try receiver.registerIssuerKey(keyID: sh.keyID, origin: "sh", publicKey: sh.key.publicKey)
+        return sh
+    }
+
     /// gd's ledger: two licenses, then a suspension of the first.
     private func authoredChain() async throws -> (store: LedgerStore, entries: [Entry]) {
         let author = try openStore()
@@ -136,9 +143,7 @@ private typealias F = StoreFixtures
     @Test func earliestEquivocations_areTheLowestProofOfEachOrigin() async throws {
         let (_, entries) = try await authoredChain()
         let receiver = try openReceiver()
-        let shKey = try SigningKey(seed: Array(repeating: 9, count: 32))
-        let sh = IssuerSigner(origin: "sh", key: shKey)
-        try receiver.registerIssuerKey(keyID: sh.keyID, origin: "sh", publicKey: shKey.publicKey)
+        let sh = try trustSh(receiver)
         func fork(_ origin: String, _ signer: IssuerSigner, seq: UInt64, prev: EntryID, holder: Int) -> Entry {
             let context = seq > 1 ? VersionVector([origin: seq - 1]) : VersionVector()
             let body = EntryBody(origin: origin, seq: seq, prev: prev, context: context, hlc: .zero,
@@ -172,14 +177,12 @@ private typealias F = StoreFixtures
         let licenseID = entries[0].licenseID
         // "sh" (trusted) writes a revoke of gd's license: signed and stored, but the fold
         // skips it because only the issuing origin may change a license.
-        let shKey = try SigningKey(seed: Array(repeating: 9, count: 32))
-        let sh = IssuerSigner(origin: "sh", key: shKey)
         let receiver = try openReceiver()
-        try receiver.registerIssuerKey(keyID: sh.keyID, origin: "sh", publicKey: shKey.publicKey)
+        let sh = try trustSh(receiver)
         let body = EntryBody(origin: "sh", seq: 1, prev: .zero, context: VersionVector(["gd": 1]),
                              hlc: HybridTimestamp(wallMilliseconds: F.now + 5000, logical: 0), keyID: sh.keyID,
                              event: F.revoke(licenseID))
-        let revoke = Entry.sign(body, with: shKey)
+        let revoke = Entry.sign(body, with: sh.key)
         #expect(try await receiver.append([revoke], physicalMilliseconds: F.now) == [.appended])
         #expect(try receiver.license(licenseID) == nil)
         #expect(try await receiver.append(entries, physicalMilliseconds: F.now) == [.appended, .appended, .appended])
@@ -195,18 +198,16 @@ private typealias F = StoreFixtures
     @Test func append_eventBeforeItsLicenseInTheSameBatch_isFoldedWithIt() async throws {
         let (author, entries) = try await authoredChain()
         let licenseID = entries[0].licenseID
-        let shKey = try SigningKey(seed: Array(repeating: 9, count: 32))
-        let sh = IssuerSigner(origin: "sh", key: shKey)
         let receiver = try openReceiver()
-        try receiver.registerIssuerKey(keyID: sh.keyID, origin: "sh", publicKey: shKey.publicKey)
+        let sh = try trustSh(receiver)
         // sh's own issue first: the transaction learns then that nothing waits.
         let shIssue = Entry.sign(EntryBody(origin: "sh", seq: 1, prev: .zero, context: VersionVector(),
                                            hlc: HybridTimestamp(wallMilliseconds: F.now, logical: 0), keyID: sh.keyID,
-                                           event: F.residencePermit(holder: 30)), with: shKey)
+                                           event: F.residencePermit(holder: 30)), with: sh.key)
         let body = EntryBody(origin: "sh", seq: 2, prev: shIssue.id, context: VersionVector(["gd": 1, "sh": 1]),
                              hlc: HybridTimestamp(wallMilliseconds: F.now + 5000, logical: 0), keyID: sh.keyID,
                              event: F.revoke(licenseID))
-        let revoke = Entry.sign(body, with: shKey)
+        let revoke = Entry.sign(body, with: sh.key)
         #expect(try await receiver.append([shIssue, revoke] + entries, physicalMilliseconds: F.now)
             == [.appended, .appended, .appended, .appended, .appended])
         let state = try #require(try receiver.license(licenseID))

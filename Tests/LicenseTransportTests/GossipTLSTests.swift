@@ -95,6 +95,18 @@ import Testing
                                         physicalMilliseconds: Self.now, today: Self.today)
     }
 
+    /// `dialer` dials `acceptor` (listening on a port of its own) and their session runs
+    /// until `body` returns.
+    func whileConnected(_ dialer: Node, to acceptor: Node, _ body: () async throws -> Void) async throws {
+        let listener = try await acceptor.gossip.bind(host: "127.0.0.1", port: 0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.serve() }
+            group.addTask { _ = await dialer.gossip.dial(.init(nodeID: acceptor.name, host: "127.0.0.1", port: listener.port)) }
+            try await body()
+            group.cancelAll()
+        }
+    }
+
     /// Waits, without sleeping, until `node` holds `target` (its hub announces every append).
     func waitUntil(_ node: Node, holds target: VersionVector) async throws {
         let updates = node.gossip.hub.subscribe()
@@ -107,14 +119,10 @@ import Testing
         let sh = try node("sh", province: "310000", trusting: ["gd"])
         try await issue(gd, 300, province: "440000")
         try await issue(sh, 120, province: "310000")
-        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
         let target = VersionVector(["gd": 300, "sh": 120])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.serve() }
-            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+        try await whileConnected(gd, to: sh) {
             try await waitUntil(gd, holds: target)
             try await waitUntil(sh, holds: target)
-            group.cancelAll()
         }
         #expect(try gd.store.ledgerDigest() == sh.store.ledgerDigest())
         #expect(try LedgerVerifier.verify(gd.store).isValid)
@@ -126,12 +134,8 @@ import Testing
         let gd = try node("gd", province: "440000", trusting: ["sh"], tickMilliseconds: 3_600_000)
         let sh = try node("sh", province: "310000", trusting: ["gd"], tickMilliseconds: 3_600_000)
         try await issue(gd, 20, province: "440000")
-        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.serve() }
-            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+        try await whileConnected(gd, to: sh) {
             try await waitUntil(sh, holds: VersionVector(["gd": 20]))
-            group.cancelAll()
         }
         #expect(try gd.store.ledgerDigest() == sh.store.ledgerDigest())
     }
@@ -139,14 +143,10 @@ import Testing
     @Test func newEntries_arePushedOverAnOpenSession() async throws {
         let gd = try node("gd", province: "440000", trusting: ["sh"])
         let sh = try node("sh", province: "310000", trusting: ["gd"])
-        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.serve() }
-            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+        try await whileConnected(gd, to: sh) {
             try await issue(gd, 5, province: "440000")
             gd.gossip.hub.publish(try gd.store.versionVector())
             try await waitUntil(sh, holds: VersionVector(["gd": 5]))
-            group.cancelAll()
         }
     }
 
@@ -201,12 +201,8 @@ import Testing
         let gd = try node("gd", province: "440000", trusting: [], root: root)
         let sh = try node("sh", province: "310000", trusting: [], root: root)
         try await issue(gd, 20, province: "440000")
-        let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.serve() }
-            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+        try await whileConnected(gd, to: sh) {
             try await waitUntil(sh, holds: VersionVector(["gd": 20]))
-            group.cancelAll()
         }
         #expect(try sh.store.certificates(root: root.publicKey).map(\.body.nodeID).contains("gd"))
         #expect(try LedgerVerifier.verify(sh.store).isValid)
@@ -275,10 +271,7 @@ import Testing
         zj.gossip.board.observe { event in
             if case let .appended(entries, _) = event { appended.yield(entries) }
         }
-        let listener = try await zj.gossip.bind(host: "127.0.0.1", port: 0)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await listener.serve() }
-            group.addTask { _ = await gd.gossip.dial(.init(nodeID: "zj", host: "127.0.0.1", port: listener.port)) }
+        try await whileConnected(gd, to: zj) {
             try await issue(gd, 2, province: "440000")
             gd.gossip.hub.publish(try gd.store.versionVector())
             try await waitUntil(zj, holds: VersionVector(["gd": 2]))
@@ -290,7 +283,6 @@ import Testing
             #expect(try zj.store.versionVector() == VersionVector(["gd": 2]))
             try zj.store.addCertificate(bjCertificate)
             try await waitUntil(zj, holds: VersionVector(["gd": 2, "bj": 5]))
-            group.cancelAll()
         }
         #expect(try LedgerVerifier.verify(zj.store).isValid)
     }
@@ -304,13 +296,9 @@ import Testing
         try await issue(gd, 1, province: "440000")
         let issued = try #require(try gd.store.entries(origin: "gd", after: 0, limit: 1).first)
         func connected(until gdHolds: VersionVector, shHolds: VersionVector) async throws {
-            let listener = try await sh.gossip.bind(host: "127.0.0.1", port: 0)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await listener.serve() }
-                group.addTask { _ = await gd.gossip.dial(.init(nodeID: "sh", host: "127.0.0.1", port: listener.port)) }
+            try await whileConnected(gd, to: sh) {
                 try await waitUntil(gd, holds: gdHolds)
                 try await waitUntil(sh, holds: shHolds)
-                group.cancelAll()
             }
         }
         try await connected(until: VersionVector(["gd": 1]), shHolds: VersionVector(["gd": 1]))
