@@ -51,6 +51,8 @@ let package = Package(
             dependencies: [
                 "LicenseCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // SQLite's C API, for the few statements an append runs per entry (RawStatement).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: strict
         ),

@@ -64,7 +64,16 @@ extension LedgerStore {
     /// origin's head. Entries are processed in order, so a batch may carry a whole chain.
     /// Returns one outcome per entry, after the commit.
     public func append(_ entries: [Entry], physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
-        try await append(try await checkSignatures(entries), physicalMilliseconds: physicalMilliseconds)
+        if let duplicates = heldAlready(entries) { return duplicates }
+        return try await append(try await checkSignatures(entries), physicalMilliseconds: physicalMilliseconds)
+    }
+
+    /// All duplicates, when every entry is among the newest held (`RecentEntries`): a relayed
+    /// copy of a batch another peer delivered first is answered without a transaction,
+    /// exactly as the transaction would answer it. Nil otherwise.
+    private func heldAlready(_ entries: [Entry]) -> [AppendOutcome]? {
+        guard !entries.isEmpty, recentEntries.holdsAll(entries) else { return nil }
+        return Array(repeating: .duplicate, count: entries.count)
     }
 
     /// Entries whose signatures were checked ahead of their append (`checkSignatures`).
@@ -97,6 +106,7 @@ extension LedgerStore {
     /// again, so a signature counts only under the key the ledger binds to the entry's
     /// origin then; one checked under another key is checked again.
     public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
+        if let duplicates = heldAlready(batch.entries) { return duplicates }
         let (outcomes, vector) = try await runAsync {
             try await write { db in
                 let outcomes = try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try self.issuerKeys(db),
@@ -175,11 +185,12 @@ extension LedgerStore {
             // An entry already held, byte for byte (its id hashes body and signature), is a
             // duplicate: its signature was verified when it was stored. Relays make these
             // common, so they cost one lookup, not a verification.
-            var stored: Data?
+            // Whether an entry is held at (origin, seq), and whether it is this one.
+            var stored: Bool?
             if body.seq <= head.seq {
-                stored = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?"),
-                                           arguments: [body.origin, Int64(body.seq)])
-                if let stored, [UInt8](stored) == entry.id.bytes {
+                stored = try RawStatement(db, "SELECT id FROM entries WHERE origin = ? AND seq = ?")
+                    .first({ $0.bind(body.origin); $0.bind(Int64(body.seq)) }) { $0.blob(0, equals: entry.id.bytes) }
+                if stored == true {
                     outcomes.append(.duplicate)
                     continue
                 }
@@ -248,7 +259,7 @@ extension LedgerStore {
             try storeAgreement(entry, agreement, db)
             return
         }
-        let insert = try db.cachedStatement(sql: """
+        let insert = try RawStatement(db, """
             INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
             """)
         if mergeRule == .arrivalOrder {
@@ -259,14 +270,12 @@ extension LedgerStore {
         guard entry.body.event.createsLicense else {
             // A later event: refold its license's holder, or wait for the license.
             guard let (row, state) = try LicenseRow.fetch(licenseID, in: db) else {
-                try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), 0,
-                                               Data(entry.bodyBytes), Data(entry.signature)])
+                try insert.execute { $0.insert(entry, licenseRow: 0) }
                 try Self.waitFor(licenseID, entry, db)
                 orphans = true
                 return
             }
-            try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
-                                           Data(entry.bodyBytes), Data(entry.signature)])
+            try insert.execute { $0.insert(entry, licenseRow: row) }
             guard try Self.followsHolder(entry, state.holderRef, db, memo: entryMemo) else {
                 try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
                 return
@@ -285,8 +294,7 @@ extension LedgerStore {
         let state = try LicenseState(issuing: entry)
         let row = try LicenseRow.insert(state, in: db)
         digest.add(StateDigest.hash(state))
-        try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
-                                       Data(entry.bodyBytes), Data(entry.signature)])
+        try insert.execute { $0.insert(entry, licenseRow: row) }
         var refold = false
         // Most issues have no event waiting for them: then the view just inserted is the fold.
         let anyWaiting = try orphans ?? Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_events)")) ?? true
@@ -340,7 +348,7 @@ extension LedgerStore {
     /// The canary's broken merge rule: each event is applied to the stored views as it
     /// arrives, and whatever does not apply is dropped, so concurrent events end up in
     /// whichever order they reached this node.
-    private func storeInArrivalOrder(_ entry: Entry, insert: Statement, digest: inout StateDigest, db: Database) throws {
+    private func storeInArrivalOrder(_ entry: Entry, insert: RawStatement, digest: inout StateDigest, db: Database) throws {
         func change(_ old: LicenseState, row: Int64, to new: LicenseState) throws {
             digest.subtract(StateDigest.hash(old))
             digest.add(StateDigest.hash(new))
@@ -362,8 +370,7 @@ extension LedgerStore {
                 try change(state, row: found, to: applied)
             }
         }
-        try insert.execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes), row,
-                                       Data(entry.bodyBytes), Data(entry.signature)])
+        try insert.execute { $0.insert(entry, licenseRow: row) }
     }
 
     /// Records that `entry` waits for license `id`, which has not arrived.
@@ -379,5 +386,17 @@ extension LedgerStore {
             INSERT OR REPLACE INTO origins (origin, head_seq, head_id, head_hlc_wall, head_hlc_logical)
             VALUES (?, ?, ?, ?, ?)
             """).execute(arguments: [origin, Int64(seq), Data(id.bytes), Int64(hlc.wallMilliseconds), Int64(hlc.logical)])
+    }
+}
+
+extension RawStatement.Binder {
+    /// The parameters of `INSERT INTO entries (origin, seq, id, license_row, body, signature)`.
+    mutating func insert(_ entry: Entry, licenseRow: Int64) {
+        bind(entry.body.origin)
+        bind(Int64(entry.body.seq))
+        bind(blob: entry.id.bytes)
+        bind(licenseRow)
+        bind(blob: entry.bodyBytes)
+        bind(blob: entry.signature)
     }
 }

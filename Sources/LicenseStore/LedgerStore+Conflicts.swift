@@ -126,20 +126,17 @@ extension LedgerStore {
         return memo.entry(id: id)
     }
 
-    /// The entries of some license rows (a holder's): one prepared statement for the common
-    /// single license.
+    /// The entries of some license rows (a holder's), row by row: one prepared statement,
+    /// where a statement for the rows together would be prepared anew for each holder.
     static func entries(licenseRows rows: [Int64], _ db: Database, memo: EntryMemo? = nil) throws -> [Entry] {
-        let statement = rows.count == 1
-            ? try db.cachedStatement(sql: "SELECT body, signature, id FROM entries WHERE license_row = ?")
-            : try db.makeStatement(sql: "SELECT body, signature, id FROM entries WHERE license_row IN (\(rows.map { _ in "?" }.joined(separator: ",")))")
+        let statement = try RawStatement(db, "SELECT body, signature, id FROM entries WHERE license_row = ?")
         var entries: [Entry] = []
-        let cursor = try Row.fetchCursor(statement, arguments: StatementArguments(rows))
-        while let row = try cursor.next() {
-            // A shared memo knows most entries by their id: their bytes are not even read.
-            if let known = try Self.memoized(row, idAt: 2, in: memo) {
-                entries.append(known)
-            } else {
-                entries.append(try Self.entry(row, memo: memo))
+        for row in rows {
+            entries += try statement.all({ $0.bind(row) }) { columns in
+                // A shared memo knows most entries by their id: their bytes are not even read.
+                if let memo, let known = (try? EntryID(bytes: columns.bytes(2))).flatMap(memo.entry(id:)) { return known }
+                let body = columns.bytes(0), signature = columns.bytes(1)
+                return try memo?.entry(bodyBytes: body, signature: signature) ?? Entry(bodyBytes: body, signature: signature)
             }
         }
         return entries

@@ -466,14 +466,14 @@ public final class LedgerStore: Sendable {
     }
 
     static func head(of origin: String, _ db: Database) throws -> (seq: UInt64, id: EntryID, hlc: HybridTimestamp) {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+        let head = try RawStatement(db, """
             SELECT head_seq, head_id, head_hlc_wall, head_hlc_logical FROM origins WHERE origin = ?
-            """), arguments: [origin])
-        else { return (0, .zero, .zero) }
-        // By position: a lookup by name lower-cases every column name, and this runs per batch.
-        let id: Data = row[1]
-        return (UInt64(row[0] as Int64), try EntryID(bytes: [UInt8](id)),
-                HybridTimestamp(wallMilliseconds: UInt64(row[2] as Int64), logical: UInt32(row[3] as Int64)))
+            """).first({ $0.bind(origin) }) { columns in
+                (seq: UInt64(columns.int64(0)), id: columns.bytes(1),
+                 hlc: HybridTimestamp(wallMilliseconds: UInt64(columns.int64(2)), logical: UInt32(columns.int64(3))))
+            }
+        guard let head else { return (0, .zero, .zero) }
+        return (head.seq, try EntryID(bytes: head.id), head.hlc)
     }
 
     static func entry(_ row: Row) throws -> Entry {
@@ -500,14 +500,30 @@ public final class LedgerStore: Sendable {
     /// Runs `updates` in a write transaction on `writeThread`; returns after the commit.
     func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
         switch writeThread {
-        case .writerQueue: try await pool.write(updates)
+        case .writerQueue: try await pool.writeWithoutTransaction { db in try Self.transaction(db, updates) }
         case .callerThread: try writeBlocking(updates)
         }
     }
 
     /// The synchronous write (within an async function, Swift would pick the async one).
     private func writeBlocking<T>(_ updates: (Database) throws -> T) throws -> T {
-        try pool.write(updates)
+        try pool.writeWithoutTransaction { db in try Self.transaction(db, updates) }
+    }
+
+    /// What GRDB's `write` does, with BEGIN and COMMIT prepared once per connection rather
+    /// than once per transaction: every append and authoring is one transaction, and at a
+    /// few entries each (a mesh's pushes) preparing the two cost as much as an insert.
+    /// Whatever fails rolls the whole transaction back.
+    private static func transaction<T>(_ db: Database, _ updates: (Database) throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE TRANSACTION").execute()
+        do {
+            let value = try updates(db)
+            try db.cachedStatement(sql: "COMMIT TRANSACTION").execute()
+            return value
+        } catch {
+            if db.isInsideTransaction { try? db.rollback() }
+            throw error
+        }
     }
 
     /// Runs `value` on a snapshot of the ledger. A store that writes on its caller's thread

@@ -11,85 +11,85 @@ enum LicenseRow {
 
     /// Inserts a new license and returns its row number.
     static func insert(_ state: LicenseState, in db: Database) throws -> Int64 {
-        try db.cachedStatement(sql: """
+        try RawStatement(db, """
             INSERT INTO licenses (id, holder_key, holder_ref, type, province, origin, key_id, holder_masked, \
             issued_wall, issued_logical, attributes, valid_from, valid_until, status, status_reason, \
             updated_wall, updated_logical, event_count)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [
-                state.id.text, holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType,
-                state.province, state.issuerOrigin, state.issuerKeyID, state.holderMasked,
-                Int64(state.issuedAt.wallMilliseconds), Int64(state.issuedAt.logical),
-                encodeAttributes(state.attributes), state.validFrom.description, state.validUntil?.description,
-                state.status.rawValue, state.statusReason, Int64(state.updatedAt.wallMilliseconds),
-                Int64(state.updatedAt.logical), state.eventCount,
-            ])
+            """).execute { row in
+                row.bind(state.id.text)
+                row.bind(holderKey(state.holderRef))
+                row.bind(blob: state.holderRef.bytes)
+                row.bind(state.licenseType)
+                row.bind(state.province)
+                row.bind(state.issuerOrigin)
+                row.bind(state.issuerKeyID)
+                row.bind(state.holderMasked)
+                row.bind(Int64(state.issuedAt.wallMilliseconds))
+                row.bind(Int64(state.issuedAt.logical))
+                row.bindMutableColumns(of: state)
+            }
         return db.lastInsertedRowID
     }
 
     /// Rewrites the mutable columns of an existing license.
     static func update(_ state: LicenseState, row: Int64, in db: Database) throws {
-        try db.cachedStatement(sql: """
+        try RawStatement(db, """
             UPDATE licenses SET attributes = ?, valid_from = ?, valid_until = ?, status = ?, status_reason = ?, \
             updated_wall = ?, updated_logical = ?, event_count = ? WHERE row = ?
-            """).execute(arguments: [
-                encodeAttributes(state.attributes), state.validFrom.description, state.validUntil?.description,
-                state.status.rawValue, state.statusReason, Int64(state.updatedAt.wallMilliseconds),
-                Int64(state.updatedAt.logical), state.eventCount, row,
-            ])
+            """).execute { columns in
+                columns.bindMutableColumns(of: state)
+                columns.bind(row)
+            }
     }
 
     /// The license with `id` and its row number.
     /// Found through the issuing entry's (origin, seq) primary key; the id's check digits
     /// must match too.
     static func fetch(_ id: LicenseID, in db: Database) throws -> (row: Int64, state: LicenseState)? {
-        try Row.fetchOne(db.cachedStatement(sql: """
+        try RawStatement(db, """
             SELECT \(columns) FROM licenses
             WHERE row = (SELECT license_row FROM entries WHERE origin = ? AND seq = ?) AND id = ?
-            """), arguments: [id.origin, Int64(id.seq), id.text]).map { (row: $0[0], state: try decode($0)) }
+            """).first({ $0.bind(id.origin); $0.bind(Int64(id.seq)); $0.bind(id.text) }) { (row: $0.int64(0), state: try decode($0)) }
     }
 
-    /// The licenses of one holder, with their row numbers.
+    /// The licenses of one holder, with their row numbers, by row.
     static func fetchRows(holder: HolderRef, in db: Database) throws -> [(row: Int64, state: LicenseState)] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ?"),
-                         arguments: [holderKey(holder), Data(holder.bytes)]).map { (row: $0[0], state: try decode($0)) }
+        try RawStatement(db, "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ? ORDER BY row")
+            .all({ $0.bind(holderKey(holder)); $0.bind(blob: holder.bytes) }) { (row: $0.int64(0), state: try decode($0)) }
     }
 
-    /// The licenses of one holder.
+    /// The licenses of one holder, by row.
     static func fetch(holder: HolderRef, in db: Database) throws -> [LicenseState] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ?"),
-                         arguments: [holderKey(holder), Data(holder.bytes)]).map(decode)
+        try fetchRows(holder: holder, in: db).map(\.state)
     }
 
     /// Reads a row selected with `columns`, by position: a lookup by column name costs a
     /// lower-cased copy of every name, per column, per row.
-    static func decode(_ row: Row) throws -> LicenseState {
-        let idText: String = row[1]
-        let fromText: String = row[11]
-        let untilText: String? = row[12]
-        let statusText: String = row[13]
-        guard let id = LicenseID(idText), let from = CivilDate(iso: fromText),
-              let status = LicenseState.Status(rawValue: statusText)
+    static func decode(_ row: some ColumnReader) throws -> LicenseState {
+        guard let idText = row.text(1), let id = LicenseID(idText), let from = row.text(11).flatMap(CivilDate.init(iso:)),
+              let status = row.text(13).flatMap(LicenseState.Status.init(rawValue:)),
+              let licenseType = row.text(3), let province = row.text(4), let origin = row.text(5), let keyID = row.text(6),
+              let masked = row.text(7), let attributes = row.text(10), let reason = row.text(14)
         else {
-            throw StoreError.database("license row \(row[0] as Int64) is unreadable")
+            throw StoreError.database("license row \(row.int64(0)) is unreadable")
         }
         var until: CivilDate?
-        if let untilText {
+        if let untilText = row.text(12) {
             guard let parsed = CivilDate(iso: untilText) else {
                 throw StoreError.database("license \(idText) has an unreadable valid_until")
             }
             until = parsed
         }
-        let holderData: Data = row[2]
         return LicenseState(
-            id: id, licenseType: row[3], province: row[4], issuerOrigin: row[5],
-            issuerKeyID: row[6], holderRef: try HolderRef(bytes: [UInt8](holderData)),
-            holderMasked: row[7],
-            issuedAt: HybridTimestamp(wallMilliseconds: UInt64(row[8] as Int64), logical: UInt32(row[9] as Int64)),
-            attributes: try decodeAttributes(row[10]), validFrom: from, validUntil: until,
-            status: status, statusReason: row[14],
-            updatedAt: HybridTimestamp(wallMilliseconds: UInt64(row[15] as Int64), logical: UInt32(row[16] as Int64)),
-            eventCount: row[17])
+            id: id, licenseType: licenseType, province: province, issuerOrigin: origin,
+            issuerKeyID: keyID, holderRef: try HolderRef(bytes: row.bytes(2)),
+            holderMasked: masked,
+            issuedAt: HybridTimestamp(wallMilliseconds: UInt64(row.int64(8)), logical: UInt32(row.int64(9))),
+            attributes: try decodeAttributes(attributes), validFrom: from, validUntil: until,
+            status: status, statusReason: reason,
+            updatedAt: HybridTimestamp(wallMilliseconds: UInt64(row.int64(15)), logical: UInt32(row.int64(16))),
+            eventCount: Int(row.int64(17)))
     }
 
     /// The first 8 bytes of a holder ref, big-endian, as SQLite's signed 64-bit integer.
@@ -221,5 +221,20 @@ private struct AttributesReader {
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         default: nil
         }
+    }
+}
+
+extension RawStatement.Binder {
+    /// `attributes, valid_from, valid_until, status, status_reason, updated_wall,
+    /// updated_logical, event_count`: what events change.
+    fileprivate mutating func bindMutableColumns(of state: LicenseState) {
+        bind(LicenseRow.encodeAttributes(state.attributes))
+        bind(state.validFrom.description)
+        bind(state.validUntil?.description)
+        bind(state.status.rawValue)
+        bind(state.statusReason)
+        bind(Int64(state.updatedAt.wallMilliseconds))
+        bind(Int64(state.updatedAt.logical))
+        bind(Int64(state.eventCount))
     }
 }

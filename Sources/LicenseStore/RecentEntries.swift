@@ -13,6 +13,9 @@ import Synchronization
 /// prefix of what SQLite holds, which is what a sync session asks for; it is never empty,
 /// so a session that knows of more entries (from another read) is answered by SQLite
 /// rather than asking again and again.
+///
+/// The same windows answer whether a batch that arrived is already held, entry for entry:
+/// in a mesh most batches are relayed copies of what another peer delivered first.
 final class RecentEntries: Sendable {
     /// Entries kept per origin: a few pushes' worth.
     static let perOrigin = 64
@@ -47,6 +50,20 @@ final class RecentEntries: Sendable {
                 // In place: a copy of the window taken out of the dictionary would make every
                 // append copy its entries.
                 windows[entry.origin, default: Window(entries: [])].add(entry)
+            }
+        }
+    }
+
+    /// Whether every one of `entries` is held, byte for byte, in a window: such a batch is
+    /// all duplicates (what is in a window was committed, and nothing stored is removed).
+    /// False when any entry is outside its window, so the caller asks SQLite.
+    func holdsAll(_ entries: [Entry]) -> Bool {
+        windows.withLock { windows in
+            entries.allSatisfy { entry in
+                guard let window = windows[entry.body.origin], let first = window.entries.first,
+                      entry.body.seq >= first.seq, entry.body.seq <= window.last else { return false }
+                let held = window.entries[Int(entry.body.seq - first.seq)]
+                return held.signature == entry.signature && held.bodyBytes == entry.bodyBytes
             }
         }
     }
