@@ -76,6 +76,14 @@ public enum SyncFrame: Equatable, Sendable {
     }
 
     func encoded() -> [UInt8] {
+        // The frames of every batch are written by hand (`FrameWire`), byte for byte as the
+        // library writes them.
+        switch self {
+        case let .entries(batch, entries): return FrameWire.entries(batch: batch, entries.map { ($0.bodyBytes, $0.signature) })
+        case let .entryBytes(batch, entries): return FrameWire.entries(batch: batch, entries.map { ($0.bodyBytes, $0.signature) })
+        case let .ack(batch, vector): return FrameWire.ack(batch: batch, vector)
+        default: break
+        }
         var frame = LXFrame()
         switch self {
         case let .hello(hello):
@@ -153,6 +161,18 @@ public enum SyncFrame: Equatable, Sendable {
 
     /// Decodes entries through `entryMemo` (the simulator's, shared by its nodes).
     @_spi(Testing) public init(decoding payload: [UInt8], entryMemo: EntryMemo?) throws(SyncError) {
+        switch FrameWire.read(payload) {
+        case let .entries(batch, entries)?:
+            self = .entries(batch: batch, try Self.checkedBatch(entries, memo: entryMemo))
+        case let .ack(batch, components)?:
+            self = .ack(batch: batch, try Self.vector(components))
+        case nil:
+            try self.init(libraryDecoding: payload, entryMemo: entryMemo)
+        }
+    }
+
+    /// Decodes with the protobuf library alone: every frame `FrameWire` does not read.
+    init(libraryDecoding payload: [UInt8], entryMemo: EntryMemo?) throws(SyncError) {
         let frame: LXFrame
         do {
             frame = try LXFrame(serializedBytes: payload)
@@ -170,14 +190,12 @@ public enum SyncFrame: Equatable, Sendable {
             self = .hello(Hello(protocolVersion: m.protocolVersion, nodeID: m.nodeID, province: m.province,
                                 batchEntriesMax: m.batchEntriesMax, batchesInFlightMax: m.batchesInFlightMax))
         case let .vector(m):
-            let vector = try Self.vector(m.components)
+            let vector = try Self.vector(m.components.map { ($0.origin, $0.seq) })
             self = .vector(vector, heads: try Self.heads(m.heads, of: vector))
         case let .entries(m):
-            guard !m.entries.isEmpty else { throw .malformedFrame("entries: empty batch") }
-            guard m.entries.count <= Int(Self.batchEntriesLimit) else { throw .malformedFrame("entries: too many") }
-            self = .entries(batch: m.batch, try Self.entries(m.entries, frame: "entries", memo: entryMemo))
+            self = .entries(batch: m.batch, try Self.checkedBatch(m.entries.map(Self.pair), memo: entryMemo))
         case let .ack(m):
-            self = .ack(batch: m.batch, try Self.vector(m.components))
+            self = .ack(batch: m.batch, try Self.vector(m.components.map { ($0.origin, $0.seq) }))
         case let .error(m):
             self = .error(code: String(m.code.prefix(Self.errorCodeBytesMax)),
                           message: String(m.message.prefix(Self.errorMessageBytesMax)))
@@ -193,7 +211,7 @@ public enum SyncFrame: Equatable, Sendable {
                           revocations: m.revocations.map { SignedBytes(body: [UInt8]($0.body), signature: [UInt8]($0.signature)) })
         case let .equivocation(m):
             guard (1...2).contains(m.entries.count) else { throw .malformedFrame("equivocation: needs 1 or 2 entries") }
-            let entries = try Self.entries(m.entries, frame: "equivocation", memo: entryMemo)
+            let entries = try Self.entries(m.entries.map(Self.pair), frame: "equivocation", memo: entryMemo)
             guard entries.allSatisfy({ $0.body.origin == entries[0].body.origin && $0.body.seq == entries[0].body.seq }) else {
                 throw .malformedFrame("equivocation: entries must share one origin and seq")
             }
@@ -218,12 +236,23 @@ public enum SyncFrame: Equatable, Sendable {
         return e
     }
 
-    private static func entries(_ signed: [LXSignedEntry], frame: String, memo: EntryMemo?) throws(SyncError) -> [Entry] {
+    private static func pair(_ signed: LXSignedEntry) -> (body: [UInt8], signature: [UInt8]) {
+        ([UInt8](signed.body), [UInt8](signed.signature))
+    }
+
+    /// An entries frame's batch: not empty, within the limit, every entry decodable.
+    private static func checkedBatch(_ signed: [(body: [UInt8], signature: [UInt8])], memo: EntryMemo?) throws(SyncError) -> [Entry] {
+        guard !signed.isEmpty else { throw .malformedFrame("entries: empty batch") }
+        guard signed.count <= Int(batchEntriesLimit) else { throw .malformedFrame("entries: too many") }
+        return try entries(signed, frame: "entries", memo: memo)
+    }
+
+    private static func entries(_ signed: [(body: [UInt8], signature: [UInt8])], frame: String,
+                                memo: EntryMemo?) throws(SyncError) -> [Entry] {
         var entries: [Entry] = []
         entries.reserveCapacity(signed.count)
-        for e in signed {
+        for (body, signature) in signed {
             do {
-                let body = [UInt8](e.body), signature = [UInt8](e.signature)
                 entries.append(try memo?.entry(bodyBytes: body, signature: signature) ?? Entry(bodyBytes: body, signature: signature))
             } catch {
                 throw .malformedFrame("\(frame): \(error)")
@@ -259,7 +288,7 @@ public enum SyncFrame: Equatable, Sendable {
     /// `originsMax` origins (34 provinces, with room for re-keyed nodes).
     static let originsMax = 256
 
-    private static func vector(_ components: [LXVersionVectorComponent]) throws(SyncError) -> VersionVector {
+    private static func vector(_ components: [(origin: String, seq: UInt64)]) throws(SyncError) -> VersionVector {
         guard components.count <= originsMax else { throw .malformedFrame("vector: too many origins") }
         var vector = VersionVector()
         var previous = ""

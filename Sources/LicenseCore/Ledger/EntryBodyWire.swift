@@ -96,95 +96,7 @@ extension EntryBody {
     }
 }
 
-/// Field numbers below 64, as bits.
-private struct FieldSet: ExpressibleByArrayLiteral {
-    let bits: UInt64
-
-    init(arrayLiteral numbers: UInt64...) {
-        bits = numbers.reduce(0) { $0 | 1 << $1 }
-    }
-}
-
-/// A cursor over protobuf wire bytes; every read returns nil rather than guess.
-private struct WireReader {
-    let buffer: UnsafeBufferPointer<UInt8>
-    var index: Int
-    let end: Int
-
-    init(_ buffer: UnsafeBufferPointer<UInt8>, from index: Int, to end: Int) {
-        self.buffer = buffer
-        self.index = index
-        self.end = end
-    }
-
-    var atEnd: Bool { index == end }
-
-    mutating func varint() -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while index < end {
-            let byte = buffer[index]
-            index += 1
-            // The tenth byte may carry only the top bit of a 64-bit value.
-            if shift == 63, byte > 1 { return nil }
-            value |= UInt64(byte & 0x7F) << shift
-            if byte < 0x80 { return value }
-            shift += 7
-            if shift > 63 { return nil }
-        }
-        return nil
-    }
-
-    /// The next field's number and wire type. Every field this reader knows fits a tag of
-    /// two bytes; a longer (padded) tag is left to the library, which reads tags by rules
-    /// of its own (at most five bytes) and refuses some that a plain varint would read.
-    mutating func tag() -> (field: UInt64, wireType: UInt64)? {
-        let start = index
-        guard let key = varint(), index - start <= 2, key >> 3 > 0 else { return nil }
-        return (key >> 3, key & 7)
-    }
-
-    /// A length-delimited field's bounds, after its tag was read with wire type 2.
-    mutating func delimited() -> Range<Int>? {
-        guard let length = varint(), length <= UInt64(end - index) else { return nil }
-        let range = index..<index + Int(length)
-        index = range.upperBound
-        return range
-    }
-
-    mutating func string() -> String? {
-        guard let range = delimited() else { return nil }
-        let bytes = UnsafeBufferPointer(rebasing: buffer[range])
-        // Nearly every string in a body is ASCII, which is valid UTF-8 as it is; the generic
-        // validating initialiser costs several times more than this check.
-        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    mutating func bytes() -> [UInt8]? {
-        delimited().map { Array(buffer[$0]) }
-    }
-
-    /// A nested message's reader.
-    mutating func message() -> WireReader? {
-        delimited().map { WireReader(buffer, from: $0.lowerBound, to: $0.upperBound) }
-    }
-
-    /// Reads every field of the message, handing each to `field` with its wire type;
-    /// `field` returns false to give up. A singular field seen twice gives up too.
-    mutating func fields(singular: FieldSet, _ field: (inout WireReader, UInt64, UInt64) -> Bool) -> Bool {
-        var seen: UInt64 = 0
-        while !atEnd {
-            guard let (number, wireType) = tag(), number < 64 else { return false }
-            if singular.bits & (1 << number) != 0 {
-                guard seen & (1 << number) == 0 else { return false }
-                seen |= 1 << number
-            }
-            guard field(&self, number, wireType) else { return false }
-        }
-        return true
-    }
-
+extension WireReader {
     mutating func body() -> WireBody? {
         var body = WireBody()
         // A context names every origin of the network: room for a national one up front.
@@ -221,24 +133,6 @@ private struct WireReader {
             return true
         }
         return complete ? body : nil
-    }
-
-    mutating func component() -> (origin: String, seq: UInt64)? {
-        var origin = "", seq: UInt64 = 0
-        let complete = fields(singular: [1, 2]) { reader, number, wireType in
-            switch (number, wireType) {
-            case (1, 2):
-                guard let value = reader.string() else { return false }
-                origin = value
-            case (2, 0):
-                guard let value = reader.varint() else { return false }
-                seq = value
-            default:
-                return false
-            }
-            return true
-        }
-        return complete ? (origin, seq) : nil
     }
 
     mutating func hlc() -> (wall: UInt64, logical: UInt32)? {
