@@ -63,7 +63,7 @@ final class RecentEntries: Sendable {
                 guard let window = windows[entry.body.origin], let first = window.entries.first,
                       entry.body.seq >= first.seq, entry.body.seq <= window.last else { return false }
                 let held = window.entries[Int(entry.body.seq - first.seq)]
-                return held.signature == entry.signature && held.bodyBytes == entry.bodyBytes
+                return ByteStrings.equal(held.signature, entry.signature) && ByteStrings.equal(held.bodyBytes, entry.bodyBytes)
             }
         }
     }

@@ -59,6 +59,10 @@ public struct PublicKey: Hashable, Sendable {
         self.bytes = bytes
     }
 
+    public func hash(into hasher: inout Hasher) { ByteStrings.hash(bytes, into: &hasher) }
+
+    public static func == (a: PublicKey, b: PublicKey) -> Bool { ByteStrings.equal(a.bytes, b.bytes) }
+
     /// Verifies an Ed25519 signature over `message`.
     public func isValidSignature(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         Sodium.ensureInitialised()

@@ -9,16 +9,26 @@ import Synchronization
 @_spi(Testing) public final class EntryMemo: Sendable {
     /// By signature; the body is compared on every hit, so two bodies that share a
     /// signature (a forger's doing) are never confused.
-    private let entries = Mutex<(bySignature: [[UInt8]: Entry], byID: [EntryID: Entry])>(([:], [:]))
+    private let entries = Mutex<(bySignature: [SignatureKey: Entry], byID: [EntryID: Entry])>(([:], [:]))
+
+    /// A signature's bytes, hashed and compared whole (`ByteStrings`).
+    private struct SignatureKey: Hashable {
+        let bytes: [UInt8]
+
+        func hash(into hasher: inout Hasher) { ByteStrings.hash(bytes, into: &hasher) }
+
+        static func == (a: SignatureKey, b: SignatureKey) -> Bool { ByteStrings.equal(a.bytes, b.bytes) }
+    }
 
     public init() {}
 
     /// The entry these bytes make, decoded as `Entry(bodyBytes:signature:)` decodes it.
     public func entry(bodyBytes: [UInt8], signature: [UInt8]) throws(EntryError) -> Entry {
-        if let known = entries.withLock({ $0.bySignature[signature] }), known.bodyBytes == bodyBytes { return known }
+        let key = SignatureKey(bytes: signature)
+        if let known = entries.withLock({ $0.bySignature[key] }), ByteStrings.equal(known.bodyBytes, bodyBytes) { return known }
         let entry = try Entry(bodyBytes: bodyBytes, signature: signature)
         entries.withLock {
-            $0.bySignature[signature] = entry
+            $0.bySignature[key] = entry
             $0.byID[entry.id] = entry
         }
         return entry

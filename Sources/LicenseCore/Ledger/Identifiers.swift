@@ -23,6 +23,8 @@ public struct EntryID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
     }
+
+    public static func == (a: EntryID, b: EntryID) -> Bool { ByteStrings.equal(a.bytes, b.bytes) }
 }
 
 /// A license's id: `<origin>-<seq>-<check>`, naming the entry that issued it (origin
