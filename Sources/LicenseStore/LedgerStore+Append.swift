@@ -297,11 +297,10 @@ extension LedgerStore {
         try insert.execute { $0.insert(entry, licenseRow: row) }
         var refold = false
         // Most issues have no event waiting for them: then the view just inserted is the fold.
-        let anyWaiting = try orphans ?? Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM orphan_events)")) ?? true
+        let anyWaiting = try orphans ?? RawStatement(db, "SELECT EXISTS (SELECT 1 FROM orphan_events)").exists { _ in }
         orphans = anyWaiting
-        let waiting = try anyWaiting && Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT EXISTS (SELECT 1 FROM orphan_events WHERE license_id = ?)
-            """), arguments: [licenseID.text]) ?? false
+        let waiting = try anyWaiting
+            && RawStatement(db, "SELECT EXISTS (SELECT 1 FROM orphan_events WHERE license_id = ?)").exists { $0.bind(licenseID.text) }
         if waiting {
             // Later events of this license move to its row; a transfer that was waiting for
             // it keeps its own (it created the new license), and is refolded with it below.
@@ -334,9 +333,14 @@ extension LedgerStore {
         } else if !refold, HolderFold.oncePerHolderTypes.contains(state.licenseType) {
             // Another license of a once-per-holder type: an issue concurrent with it may void
             // one of them; one that happened after everything of the holder's cannot.
-            refold = try Bool.fetchOne(db.cachedStatement(sql: """
+            refold = try RawStatement(db, """
                 SELECT EXISTS (SELECT 1 FROM licenses WHERE holder_key = ? AND holder_ref = ? AND type = ? AND row != ?)
-                """), arguments: [LicenseRow.holderKey(state.holderRef), Data(state.holderRef.bytes), state.licenseType, row]) ?? false
+                """).exists {
+                    $0.bind(LicenseRow.holderKey(state.holderRef))
+                    $0.bind(blob: state.holderRef.bytes)
+                    $0.bind(state.licenseType)
+                    $0.bind(row)
+                }
             refold = try refold && !Self.followsHolder(entry, state.holderRef, db, memo: entryMemo)
             #if DEBUG
             if !refold { try Self.checkHolderIsFolded(state.holderRef, db) }
@@ -382,10 +386,16 @@ extension LedgerStore {
     /// Moves an origin's head; the caller invalidates `vectorCache` again after its commit.
     func saveHead(origin: String, seq: UInt64, id: EntryID, hlc: HybridTimestamp, _ db: Database) throws {
         vectorCache.invalidate()
-        try db.cachedStatement(sql: """
+        try RawStatement(db, """
             INSERT OR REPLACE INTO origins (origin, head_seq, head_id, head_hlc_wall, head_hlc_logical)
             VALUES (?, ?, ?, ?, ?)
-            """).execute(arguments: [origin, Int64(seq), Data(id.bytes), Int64(hlc.wallMilliseconds), Int64(hlc.logical)])
+            """).execute {
+                $0.bind(origin)
+                $0.bind(Int64(seq))
+                $0.bind(blob: id.bytes)
+                $0.bind(Int64(hlc.wallMilliseconds))
+                $0.bind(Int64(hlc.logical))
+            }
     }
 }
 

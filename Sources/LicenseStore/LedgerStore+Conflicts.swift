@@ -5,13 +5,12 @@ import GRDB
 extension LedgerStore {
     /// The running state digest (meta 'state_digest'), read once per write transaction.
     static func loadDigest(_ db: Database) throws -> StateDigest {
-        let hex = try String.fetchOne(db.cachedStatement(sql: "SELECT value FROM meta WHERE key = 'state_digest'"))
+        let hex = try RawStatement(db, "SELECT value FROM meta WHERE key = 'state_digest'").first({ _ in }) { $0.text(0) } ?? nil
         return hex.flatMap(StateDigest.init(hex:)) ?? StateDigest()
     }
 
     static func saveDigest(_ digest: StateDigest, _ db: Database) throws {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('state_digest', ?)")
-            .execute(arguments: [digest.hex])
+        try RawStatement(db, "INSERT OR REPLACE INTO meta (key, value) VALUES ('state_digest', ?)").execute { $0.bind(digest.hex) }
     }
 
     /// Folds every license of `holder` again from its entries (`HolderFold`), and writes what
@@ -30,7 +29,7 @@ extension LedgerStore {
         let held = try conflicts(holder: holder, db)
         guard held != folded.conflicts else { return }
         for conflict in held { digest.subtract(StateDigest.hash(conflict)) }
-        try db.execute(sql: "DELETE FROM conflicts WHERE holder_ref = ?", arguments: [Data(holder.bytes)])
+        try RawStatement(db, "DELETE FROM conflicts WHERE holder_ref = ?").execute { $0.bind(blob: holder.bytes) }
         for conflict in folded.conflicts {
             digest.add(StateDigest.hash(conflict))
             try db.cachedStatement(sql: """
@@ -69,38 +68,32 @@ extension LedgerStore {
     /// was applied to it), so a holder for which it voided a license is folded in full.
     /// Other conflicts stay as they are: the entry is concurrent with no event of theirs.
     static func followsHolder(_ entry: Entry, _ holder: HolderRef, _ db: Database, memo: EntryMemo? = nil) throws -> Bool {
-        let conflicted = try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT EXISTS (SELECT 1 FROM conflicts WHERE holder_ref = ? AND rule = ?)
-            """), arguments: [Data(holder.bytes), LicenseConflict.Rule.earliestOncePerHolderIssueStands.rawValue]) ?? true
+        let conflicted = try RawStatement(db, "SELECT EXISTS (SELECT 1 FROM conflicts WHERE holder_ref = ? AND rule = ?)")
+            .exists { $0.bind(blob: holder.bytes); $0.bind(LicenseConflict.Rule.earliestOncePerHolderIssueStands.rawValue) }
         guard !conflicted else { return false }
-        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
-            SELECT e.origin, e.seq, e.body, e.id FROM licenses l JOIN entries e ON e.license_row = l.row
-            WHERE l.holder_key = ? AND l.holder_ref = ?
-            """), arguments: [LicenseRow.holderKey(holder), Data(holder.bytes)])
         let body = entry.body
         let last = (body.hlc, body.origin, body.seq)
-        while let row = try rows.next() {
-            let origin: String = row[0]
-            let seq = UInt64(row[1] as Int64)
-            if origin == body.origin, seq == body.seq { continue }
-            // Its own origin's earlier entries precede it in its chain; any other's it must have seen.
-            guard origin == body.origin ? seq < body.seq : body.context[origin] >= seq else { return false }
-            // And none may claim to have seen it: a context that contradicts its own (a liar's
-            // doing) would make this entry hold that one back and reorder the others.
-            let place: (clock: HybridTimestamp, seen: UInt64)?
-            if let known = try Self.memoized(row, idAt: 3, in: memo) {
-                // A shared memo knows the entry decoded (its id is the hash of its bytes).
-                place = (known.body.hlc, known.body.context[body.origin])
-            } else {
-                place = try row.withUnsafeData(atIndex: 2) { data in
-                    data.flatMap { data in
-                        data.withUnsafeBytes { EntryBody.causalPlace(ofEncoded: $0.bindMemory(to: UInt8.self), seenOf: body.origin) }
-                    }
+        return try RawStatement(db, """
+            SELECT e.origin, e.seq, e.body, e.id FROM licenses l JOIN entries e ON e.license_row = l.row
+            WHERE l.holder_key = ? AND l.holder_ref = ?
+            """).forEach({ $0.bind(LicenseRow.holderKey(holder)); $0.bind(blob: holder.bytes) }) { row in
+                guard let origin = row.text(0) else { return false }
+                let seq = UInt64(row.int64(1))
+                if origin == body.origin, seq == body.seq { return true }
+                // Its own origin's earlier entries precede it in its chain; any other's it must have seen.
+                guard origin == body.origin ? seq < body.seq : body.context[origin] >= seq else { return false }
+                // And none may claim to have seen it: a context that contradicts its own (a liar's
+                // doing) would make this entry hold that one back and reorder the others.
+                let place: (clock: HybridTimestamp, seen: UInt64)?
+                if let known = memoized(row, idAt: 3, in: memo) {
+                    // A shared memo knows the entry decoded (its id is the hash of its bytes).
+                    place = (known.body.hlc, known.body.context[body.origin])
+                } else {
+                    place = row.withBlob(2) { EntryBody.causalPlace(ofEncoded: $0, seenOf: body.origin) }
                 }
+                guard let place, place.seen < body.seq, (place.clock, origin, seq) < last else { return false }
+                return true
             }
-            guard let place, place.seen < body.seq, (place.clock, origin, seq) < last else { return false }
-        }
-        return true
     }
 
     #if DEBUG
@@ -118,11 +111,10 @@ extension LedgerStore {
     }
     #endif
 
-    /// The decoded entry a shared memo holds for the stored id in column `index` of `row`:
-    /// the id is the hash of the stored bytes, so they need not be read.
-    static func memoized(_ row: Row, idAt index: Int, in memo: EntryMemo?) throws -> Entry? {
-        guard let memo, let id = try row.withUnsafeData(atIndex: index, { $0.flatMap { try? EntryID(bytes: [UInt8]($0)) } })
-        else { return nil }
+    /// The decoded entry a shared memo holds for the stored id in `column` of `row`: the id
+    /// is the hash of the stored bytes, so they need not be read.
+    private static func memoized(_ row: RawStatement.Columns, idAt column: Int32, in memo: EntryMemo?) -> Entry? {
+        guard let memo, let id = try? EntryID(bytes: row.bytes(column)) else { return nil }
         return memo.entry(id: id)
     }
 
@@ -134,7 +126,7 @@ extension LedgerStore {
         for row in rows {
             entries += try statement.all({ $0.bind(row) }) { columns in
                 // A shared memo knows most entries by their id: their bytes are not even read.
-                if let memo, let known = (try? EntryID(bytes: columns.bytes(2))).flatMap(memo.entry(id:)) { return known }
+                if let known = memoized(columns, idAt: 2, in: memo) { return known }
                 let body = columns.bytes(0), signature = columns.bytes(1)
                 return try memo?.entry(bodyBytes: body, signature: signature) ?? Entry(bodyBytes: body, signature: signature)
             }

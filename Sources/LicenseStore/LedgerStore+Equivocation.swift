@@ -167,8 +167,8 @@ extension LedgerStore {
     /// The lowest seq at which `origin` is proven to have forked: its entries from there
     /// on are held back. Nil when it is not flagged.
     static func lowestProof(of origin: String, _ db: Database) throws -> UInt64? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MIN(seq) FROM equivocations WHERE origin = ?"),
-                           arguments: [origin]).map(UInt64.init)
+        try RawStatement(db, "SELECT MIN(seq) FROM equivocations WHERE origin = ?")
+            .first({ $0.bind(origin) }) { $0.isNull(0) ? nil : UInt64($0.int64(0)) } ?? nil
     }
 
     static func proofExists(origin: String, seq: UInt64, _ db: Database) throws -> Bool {

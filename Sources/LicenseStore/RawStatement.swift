@@ -86,6 +86,25 @@ struct RawStatement {
         }
     }
 
+    /// Whether a query of one integer column (an `EXISTS`) answers non-zero.
+    func exists(_ bind: (inout Binder) -> Void) throws -> Bool {
+        try first(bind) { $0.int64(0) != 0 } ?? false
+    }
+
+    /// Runs a query and hands each row to `body` until it returns false; true when every
+    /// row was read.
+    func forEach(_ bind: (inout Binder) -> Void, _ body: (Columns) throws -> Bool) throws -> Bool {
+        try start(bind)
+        defer { sqlite3_reset(statement) }
+        while true {
+            switch sqlite3_step(statement) {
+            case SQLITE_ROW: guard try body(Columns(statement: statement)) else { return false }
+            case SQLITE_DONE: return true
+            case let code: throw failure(code)
+            }
+        }
+    }
+
     /// Runs a query and reads every row with `read`.
     func all<T>(_ bind: (inout Binder) -> Void, _ read: (Columns) throws -> T) throws -> [T] {
         try start(bind)
@@ -106,6 +125,8 @@ struct RawStatement {
 
         func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
+        func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+
         func text(_ column: Int32) -> String? {
             guard sqlite3_column_type(statement, column) != SQLITE_NULL, let start = sqlite3_column_text(statement, column)
             else { return nil }
@@ -119,6 +140,13 @@ struct RawStatement {
             guard count == bytes.count else { return false }
             guard count > 0, let stored = sqlite3_column_blob(statement, column) else { return count == 0 }
             return bytes.withUnsafeBytes { memcmp(stored, $0.baseAddress!, count) == 0 }
+        }
+
+        /// The blob in `column`, read in place; empty for NULL or no bytes.
+        func withBlob<T>(_ column: Int32, _ read: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+            let count = Int(sqlite3_column_bytes(statement, column))
+            let start = sqlite3_column_blob(statement, column)?.assumingMemoryBound(to: UInt8.self)
+            return try read(UnsafeBufferPointer(start: count > 0 ? start : nil, count: count > 0 ? count : 0))
         }
 
         func bytes(_ column: Int32) -> [UInt8] {
