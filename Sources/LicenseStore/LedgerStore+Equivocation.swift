@@ -105,10 +105,11 @@ extension LedgerStore {
             try read { db in
                 var vector = VersionVector()
                 var ids: [String: EntryID] = [:]
-                for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, head_seq, head_id FROM origins")) {
-                    let origin: String = row[0]
-                    vector[origin] = UInt64(row[1] as Int64)
-                    ids[origin] = try EntryID(bytes: [UInt8](row[2] as Data))
+                // Every connection starts with these: read in place.
+                for (origin, seq, id) in try RawStatement(db, "SELECT origin, head_seq, head_id FROM origins")
+                    .all({ _ in }, { (origin: $0.text(0) ?? "", seq: UInt64($0.int64(1)), id: $0.bytes(2)) }) {
+                    vector[origin] = seq
+                    ids[origin] = try EntryID(bytes: id)
                 }
                 return (vector, ids)
             }
