@@ -213,6 +213,8 @@ public final class Simulation {
     let config: Configuration
     var random: SplitMix
     var now: UInt64 = 1_780_000_000_000
+    /// When the next write is due, in fractions of a virtual millisecond (`scheduleNextWrite`).
+    var nextWriteAt: Double = 0
     let start: UInt64
     var queue = EventQueue()
     var nodes: [SimNode] = []
