@@ -136,23 +136,22 @@ struct RawStatement {
 
         /// Whether the blob in `column` holds exactly `bytes`, read in place.
         func blob(_ column: Int32, equals bytes: [UInt8]) -> Bool {
-            let count = Int(sqlite3_column_bytes(statement, column))
-            guard count == bytes.count else { return false }
-            guard count > 0, let stored = sqlite3_column_blob(statement, column) else { return count == 0 }
-            return bytes.withUnsafeBytes { memcmp(stored, $0.baseAddress!, count) == 0 }
+            withBlob(column) { stored in
+                stored.count == bytes.count
+                    && (stored.isEmpty || bytes.withUnsafeBytes { memcmp(stored.baseAddress!, $0.baseAddress!, stored.count) == 0 })
+            }
         }
 
-        /// The blob in `column`, read in place; empty for NULL or no bytes.
+        /// The blob in `column`, read in place; empty for NULL or no bytes. The pointer is
+        /// asked for before the length, the order SQLite documents as safe.
         func withBlob<T>(_ column: Int32, _ read: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
-            let count = Int(sqlite3_column_bytes(statement, column))
             let start = sqlite3_column_blob(statement, column)?.assumingMemoryBound(to: UInt8.self)
-            return try read(UnsafeBufferPointer(start: count > 0 ? start : nil, count: count > 0 ? count : 0))
+            let count = Int(sqlite3_column_bytes(statement, column))
+            return try read(UnsafeBufferPointer(start: count > 0 ? start : nil, count: count > 0 && start != nil ? count : 0))
         }
 
         func bytes(_ column: Int32) -> [UInt8] {
-            let count = Int(sqlite3_column_bytes(statement, column))
-            guard count > 0, let stored = sqlite3_column_blob(statement, column) else { return [] }
-            return [UInt8](UnsafeRawBufferPointer(start: stored, count: count))
+            withBlob(column) { Array($0) }
         }
     }
 
