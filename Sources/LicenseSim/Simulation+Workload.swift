@@ -11,7 +11,7 @@ extension Simulation {
     /// milliseconds: whole-millisecond gaps made `--rate 370` write 333 times a second and
     /// 440 write 400. Writes due in one millisecond run one after another.
     func scheduleNextWrite() {
-        let meanMicroseconds = 1_000_000 / max(config.writesPerSecond, 0.001)
+        let meanMicroseconds = 1_000_000 / config.writesPerSecond
         nextWriteAt = max(nextWriteAt, Double(now)) + Double(random.below(UInt64(2 * meanMicroseconds) + 1)) / 1000
         schedule(at: max(now, UInt64(nextWriteAt)), .write)
     }

@@ -244,12 +244,19 @@ public final class Simulation {
     /// Per ledger digest, the state digest the first node holding those entries computed.
     var statesSeen: [String: (node: String, state: String)] = [:]
 
+    /// The fastest workload `--rate` asks for: a write every 10 µs of virtual time on average.
+    public static let writesPerSecondMax = 100_000.0
+
     public init(_ config: Configuration, traceFile: FileHandle? = nil) throws {
         guard (2...Province.all.count).contains(config.nodes) else {
             throw SimulationError.badConfiguration("nodes must be 2–\(Province.all.count), got \(config.nodes)")
         }
         guard (0...0.3).contains(config.faults.loss) else {
             throw SimulationError.badConfiguration("loss must be 0–0.3, got \(config.faults.loss)")
+        }
+        // Above this, writes would be due faster than the microseconds their gaps are drawn in.
+        guard config.writesPerSecond > 0, config.writesPerSecond <= Self.writesPerSecondMax else {
+            throw SimulationError.badConfiguration("rate must be above 0 and at most \(Int(Self.writesPerSecondMax)) writes per second, got \(config.writesPerSecond)")
         }
         self.config = config
         random = SplitMix(seed: config.seed)

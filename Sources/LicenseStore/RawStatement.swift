@@ -9,12 +9,15 @@ import GRDBSQLite
 /// that was a visible part of an append. This store registers no transaction observers,
 /// so nothing is skipped that it uses. Only within a write (or read) of the ledger.
 struct RawStatement {
+    /// GRDB's statement, held so that SQLite's stays alive while this is used (GRDB
+    /// finalizes cached statements when it clears its cache).
+    private let cached: Statement
     private let statement: OpaquePointer
     private let connection: OpaquePointer?
     private let sql: String
 
     init(_ db: Database, _ sql: String) throws {
-        let cached = try db.cachedStatement(sql: sql)
+        cached = try db.cachedStatement(sql: sql)
         statement = cached.sqliteStatement
         connection = db.sqliteConnection
         self.sql = sql

@@ -169,6 +169,13 @@ import Testing
         config.nodes = 3
         config.faults.loss = 0.5
         #expect(throws: SimulationError.badConfiguration("loss must be 0–0.3, got 0.5")) { try Simulation(config) }
+        config.faults.loss = 0
+        for rate in [0, -1, 3_000_000.0] {
+            config.writesPerSecond = rate
+            #expect(throws: SimulationError.badConfiguration("rate must be above 0 and at most 100000 writes per second, got \(rate)")) {
+                try Simulation(config)
+            }
+        }
         #expect(try Simulation.Faults(parsing: "loss,wipes") == {
             var faults = Simulation.Faults.none
             faults.loss = Simulation.Faults.all.loss
