@@ -126,9 +126,7 @@ extension LedgerStore {
         for row in rows {
             entries += try statement.all({ $0.bind(row) }) { columns in
                 // A shared memo knows most entries by their id: their bytes are not even read.
-                if let known = memoized(columns, idAt: 2, in: memo) { return known }
-                let body = columns.bytes(0), signature = columns.bytes(1)
-                return try memo?.entry(bodyBytes: body, signature: signature) ?? Entry(bodyBytes: body, signature: signature)
+                try memoized(columns, idAt: 2, in: memo) ?? entry(columns, memo: memo)
             }
         }
         return entries

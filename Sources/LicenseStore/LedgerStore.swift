@@ -482,11 +482,9 @@ public final class LedgerStore: Sendable {
 
     /// `row` starts with the columns `body, signature` (read by position: a lookup by name
     /// lower-cases every column name).
-    static func entry(_ row: Row, memo: EntryMemo?) throws -> Entry {
-        let body: Data = row[0]
-        let signature: Data = row[1]
-        let bodyBytes = [UInt8](body), signatureBytes = [UInt8](signature)
-        return try memo?.entry(bodyBytes: bodyBytes, signature: signatureBytes) ?? Entry(bodyBytes: bodyBytes, signature: signatureBytes)
+    static func entry(_ row: some ColumnReader, memo: EntryMemo?) throws -> Entry {
+        let body = row.bytes(0), signature = row.bytes(1)
+        return try memo?.entry(bodyBytes: body, signature: signature) ?? Entry(bodyBytes: body, signature: signature)
     }
 
     func run<T>(_ work: () throws -> T) throws(StoreError) -> T {
