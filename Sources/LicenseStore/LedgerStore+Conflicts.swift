@@ -132,28 +132,38 @@ extension LedgerStore {
         return entries
     }
 
+    /// Every refold reads its holder's conflicts, and most holders have none: one prepared
+    /// statement through SQLite directly.
     static func conflicts(holder: HolderRef, _ db: Database) throws -> [LicenseConflict] {
-        try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM conflicts WHERE holder_ref = ?"),
-                         arguments: [Data(holder.bytes)]).map(conflict).sorted(by: LicenseConflict.ordering)
+        try RawStatement(db, "SELECT \(conflictColumns) FROM conflicts WHERE holder_ref = ?")
+            .all({ $0.bind(blob: holder.bytes) }) { try conflict($0) }
+            .sorted(by: LicenseConflict.ordering)
     }
 
-    static func conflict(_ row: Row) throws -> LicenseConflict {
-        guard let rule = LicenseConflict.Rule(rawValue: row["rule"]), let license = LicenseID(row["license_id"]),
-              let firstKind = LicenseEvent.Kind(rawValue: row["first_kind"]),
-              let secondKind = LicenseEvent.Kind(rawValue: row["second_kind"])
+    /// The columns `conflict` reads, in its order.
+    static let conflictColumns = """
+        license_id, rule, first_origin, first_seq, first_kind, second_origin, second_seq, second_kind, result
+        """
+
+    static func conflict(_ row: some ColumnReader) throws -> LicenseConflict {
+        guard let rule = row.text(1).flatMap(LicenseConflict.Rule.init(rawValue:)), let license = row.text(0).flatMap(LicenseID.init),
+              let firstOrigin = row.text(2), let firstKind = row.text(4).flatMap(LicenseEvent.Kind.init(rawValue:)),
+              let secondOrigin = row.text(5), let secondKind = row.text(7).flatMap(LicenseEvent.Kind.init(rawValue:)),
+              let result = row.text(8)
         else { throw StoreError.database("a conflict row is unreadable") }
         return LicenseConflict(
             rule: rule, license: license,
-            first: EventRef(origin: row["first_origin"], seq: UInt64(row["first_seq"] as Int64), kind: firstKind),
-            second: EventRef(origin: row["second_origin"], seq: UInt64(row["second_seq"] as Int64), kind: secondKind),
-            result: row["result"])
+            first: EventRef(origin: firstOrigin, seq: UInt64(row.int64(3)), kind: firstKind),
+            second: EventRef(origin: secondOrigin, seq: UInt64(row.int64(6)), kind: secondKind),
+            result: result)
     }
 
     /// Every conflict held, by license.
     public func conflicts() throws(StoreError) -> [LicenseConflict] {
         try run {
             try read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM conflicts").map(Self.conflict).sorted(by: LicenseConflict.ordering)
+                try Row.fetchAll(db, sql: "SELECT \(Self.conflictColumns) FROM conflicts").map { try Self.conflict($0) }
+                    .sorted(by: LicenseConflict.ordering)
             }
         }
     }

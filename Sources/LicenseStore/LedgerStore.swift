@@ -458,9 +458,13 @@ public final class LedgerStore: Sendable {
     // MARK: - Helpers
 
     static func versionVector(_ db: Database) throws -> VersionVector {
-        var vv = VersionVector()
-        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT origin, head_seq FROM origins")) {
-            vv[row[0]] = UInt64(row[1] as Int64)
+        // In key order, so each origin goes to the vector's end. Every append transaction
+        // reads it: through SQLite directly, not a GRDB row per origin.
+        var vv = VersionVector(minimumCapacity: 64)
+        _ = try RawStatement(db, "SELECT origin, head_seq FROM origins ORDER BY origin").forEach({ _ in }) { columns in
+            guard let origin = columns.text(0) else { throw StoreError.database("an origin row is unreadable") }
+            vv[origin] = UInt64(columns.int64(1))
+            return true
         }
         return vv
     }

@@ -109,7 +109,7 @@ public struct LedgerVerifier {
         var check = StateCheck()
         // Conflicts are few: read them once, not once per holder.
         var storedConflicts: [Data: [LicenseConflict]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT * FROM conflicts") {
+        for row in try Row.fetchAll(db, sql: "SELECT \(LedgerStore.conflictColumns), holder_ref FROM conflicts") {
             storedConflicts[row["holder_ref"] as Data, default: []].append(try LedgerStore.conflict(row))
         }
         // One pass over the views of this range of holders, each joined with its entries

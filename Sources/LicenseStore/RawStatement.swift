@@ -159,8 +159,9 @@ struct RawStatement {
     }
 
     private func start(_ bind: (inout Binder) -> Void) throws {
+        // No sqlite3_clear_bindings: every parameter is bound again below (the count is
+        // checked), and a new binding releases the old one.
         sqlite3_reset(statement)
-        sqlite3_clear_bindings(statement)
         var binder = Binder(statement: statement)
         bind(&binder)
         let expected = sqlite3_bind_parameter_count(statement)

@@ -48,12 +48,20 @@ public struct StateDigest: Equatable, Sendable {
         }
     }
 
+    /// Every license written moves the sum twice: read the words in place.
     static func words(_ bytes: [UInt8]) -> [UInt64] {
-        (0..<4).map { w in (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[w * 8 + $1]) << (8 * UInt64($1)) } }
+        precondition(bytes.count == 32, "a state hash is 32 bytes")
+        return bytes.withUnsafeBytes { raw in
+            (0..<4).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+        }
     }
 
     static func bytes(_ words: [UInt64]) -> [UInt8] {
-        words.flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (8 * UInt64($0))) } }
+        var bytes = [UInt8](repeating: 0, count: words.count * 8)
+        bytes.withUnsafeMutableBytes { raw in
+            for (index, word) in words.enumerated() { raw.storeBytes(of: word.littleEndian, toByteOffset: index * 8, as: UInt64.self) }
+        }
+        return bytes
     }
 
     /// The hash of a license's canonical encoding: every field, length-prefixed, in a fixed order.
