@@ -19,10 +19,13 @@ extension Simulation {
     /// Citizen `n` of the workload's pool: a valid ID number, born on 7 March of a year
     /// that changes every thousand citizens, sequence `n`.
     func holder(_ n: Int) throws -> (ref: HolderRef, masked: String) {
+        if let known = holders[n] { return known }
         let digits = "440304" + String(1950 + (n / 1000) % 60) + "0307" + String(format: "%03d", n % 1000)
         let number = digits + String(UnicodeScalar(ResidentID.checkCharacter(for: Array(digits.utf8)[...])))
         let id = try ResidentID(number, today: CivilDate(year: 2026, month: 6, day: 1)!)
-        return (HolderRef(id: id, key: holderKey), id.masked)
+        let holder = (ref: HolderRef(id: id, key: holderKey), masked: id.masked)
+        holders[n] = holder
+        return holder
     }
 
     /// A wiped or rolled-back node may write again once every peer has told it its vector

@@ -243,6 +243,9 @@ public final class Simulation {
     var networkHeld = VersionVector()
     /// Per ledger digest, the state digest the first node holding those entries computed.
     var statesSeen: [String: (node: String, state: String)] = [:]
+    /// The workload's citizens, derived once each (formatting and checking an ID number
+    /// cost as much as a twentieth of a write).
+    var holders: [Int: (ref: HolderRef, masked: String)] = [:]
 
     /// The fastest workload `--rate` asks for: a write every 10 µs of virtual time on average.
     public static let writesPerSecondMax = 100_000.0
