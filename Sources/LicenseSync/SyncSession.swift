@@ -393,12 +393,20 @@ public struct SyncSession: Sendable {
         guard case let .syncing(peer) = state, reading == nil, !comparingHeads, inFlight.count < Int(peer.batchesInFlightMax) else {
             return []
         }
-        let lacking = localVector.sorted.filter { $0.seq > max(peerVector[$0.origin], sentUpTo[$0.origin]) }
-        guard let next = lacking.first(where: { $0.origin > lastServedOrigin }) ?? lacking.first else { return [] }
-        reading = next.origin
-        lastServedOrigin = next.origin
-        let after = max(peerVector[next.origin], sentUpTo[next.origin])
-        return [.readEntries(origin: next.origin, after: after,
+        // The peer lacks an origin's entries beyond what it holds and what is on the way:
+        // serve the next such origin after the last one served, round robin.
+        var first: (origin: String, after: UInt64)?
+        var next: (origin: String, after: UInt64)?
+        localVector.forEachAhead(of: peerVector, sentUpTo) { origin, _, behind in
+            if first == nil { first = (origin, behind) }
+            guard origin > lastServedOrigin else { return true }
+            next = (origin, behind)
+            return false
+        }
+        guard let (origin, after) = next ?? first else { return [] }
+        reading = origin
+        lastServedOrigin = origin
+        return [.readEntries(origin: origin, after: after,
                              limit: Int(min(peer.batchEntriesMax, configuration.batchEntriesMax)),
                              bytesMax: configuration.batchBytesMax)]
     }

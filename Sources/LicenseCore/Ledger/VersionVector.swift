@@ -72,6 +72,24 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Component-wise maximum.
+    /// Hands `visit` each component of this vector whose seq is above both `a`'s and `b`'s
+    /// for its origin, in origin order, with the higher of those two; `visit` returns false
+    /// to stop. One walk over the three sorted component lists: a session asks this after
+    /// every event it handles, where a lookup per origin in each vector cost a binary search
+    /// of string comparisons each.
+    public func forEachAhead(of a: VersionVector, _ b: VersionVector,
+                             _ visit: (_ origin: String, _ seq: UInt64, _ behind: UInt64) -> Bool) {
+        var i = 0, j = 0
+        for component in components {
+            while i < a.components.count, a.components[i].origin < component.origin { i += 1 }
+            while j < b.components.count, b.components[j].origin < component.origin { j += 1 }
+            let inA = i < a.components.count && a.components[i].origin == component.origin ? a.components[i].seq : 0
+            let inB = j < b.components.count && b.components[j].origin == component.origin ? b.components[j].seq : 0
+            let behind = max(inA, inB)
+            if component.seq > behind, !visit(component.origin, component.seq, behind) { return }
+        }
+    }
+
     public func merging(_ other: VersionVector) -> VersionVector {
         if other.components.isEmpty { return self }
         if components.isEmpty { return other }
