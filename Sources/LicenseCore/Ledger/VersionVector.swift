@@ -71,7 +71,6 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         return true
     }
 
-    /// Component-wise maximum.
     /// Hands `visit` each component of this vector whose seq is above both `a`'s and `b`'s
     /// for its origin, in origin order, with the higher of those two; `visit` returns false
     /// to stop. One walk over the three sorted component lists: a session asks this after
@@ -90,6 +89,7 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Component-wise maximum.
     public func merging(_ other: VersionVector) -> VersionVector {
         if other.components.isEmpty { return self }
         if components.isEmpty { return other }
