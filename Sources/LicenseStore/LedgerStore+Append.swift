@@ -259,23 +259,20 @@ extension LedgerStore {
             try storeAgreement(entry, agreement, db)
             return
         }
-        let insert = try RawStatement(db, """
-            INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
-            """)
         if mergeRule == .arrivalOrder {
-            try storeInArrivalOrder(entry, insert: insert, digest: &digest, db: db)
+            try storeInArrivalOrder(entry, digest: &digest, db: db)
             return
         }
         let licenseID = entry.licenseID
         guard entry.body.event.createsLicense else {
             // A later event: refold its license's holder, or wait for the license.
             guard let (row, state) = try LicenseRow.fetch(licenseID, in: db) else {
-                try insert.execute { $0.insert(entry, licenseRow: 0) }
+                try Self.insert(entry, licenseRow: 0, db)
                 try Self.waitFor(licenseID, entry, db)
                 orphans = true
                 return
             }
-            try insert.execute { $0.insert(entry, licenseRow: row) }
+            try Self.insert(entry, licenseRow: row, db)
             guard try Self.followsHolder(entry, state.holderRef, db, memo: entryMemo) else {
                 try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
                 return
@@ -294,7 +291,7 @@ extension LedgerStore {
         let state = try LicenseState(issuing: entry)
         let row = try LicenseRow.insert(state, in: db)
         digest.add(StateDigest.hash(state))
-        try insert.execute { $0.insert(entry, licenseRow: row) }
+        try Self.insert(entry, licenseRow: row, db)
         var refold = false
         // Most issues have no event waiting for them: then the view just inserted is the fold.
         let anyWaiting = try orphans ?? RawStatement(db, "SELECT EXISTS (SELECT 1 FROM orphan_events)").exists { _ in }
@@ -352,7 +349,7 @@ extension LedgerStore {
     /// The canary's broken merge rule: each event is applied to the stored views as it
     /// arrives, and whatever does not apply is dropped, so concurrent events end up in
     /// whichever order they reached this node.
-    private func storeInArrivalOrder(_ entry: Entry, insert: RawStatement, digest: inout StateDigest, db: Database) throws {
+    private func storeInArrivalOrder(_ entry: Entry, digest: inout StateDigest, db: Database) throws {
         func change(_ old: LicenseState, row: Int64, to new: LicenseState) throws {
             digest.subtract(StateDigest.hash(old))
             digest.add(StateDigest.hash(new))
@@ -374,7 +371,7 @@ extension LedgerStore {
                 try change(state, row: found, to: applied)
             }
         }
-        try insert.execute { $0.insert(entry, licenseRow: row) }
+        try Self.insert(entry, licenseRow: row, db)
     }
 
     /// Records that `entry` waits for license `id`, which has not arrived.
@@ -399,14 +396,19 @@ extension LedgerStore {
     }
 }
 
-extension RawStatement.Binder {
-    /// The parameters of `INSERT INTO entries (origin, seq, id, license_row, body, signature)`.
-    mutating func insert(_ entry: Entry, licenseRow: Int64) {
-        bind(entry.body.origin)
-        bind(Int64(entry.body.seq))
-        bind(blob: entry.id.bytes)
-        bind(licenseRow)
-        bind(blob: entry.bodyBytes)
-        bind(blob: entry.signature)
+extension LedgerStore {
+    /// Stores an entry's signed bytes, pointing at its license's view (0: none yet, or an
+    /// agreement). Every way an entry is stored (appended, authored, an agreement) goes here.
+    static func insert(_ entry: Entry, licenseRow: Int64, _ db: Database) throws {
+        try RawStatement(db, """
+            INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
+            """).execute {
+                $0.bind(entry.body.origin)
+                $0.bind(Int64(entry.body.seq))
+                $0.bind(blob: entry.id.bytes)
+                $0.bind(licenseRow)
+                $0.bind(blob: entry.bodyBytes)
+                $0.bind(blob: entry.signature)
+            }
     }
 }

@@ -168,10 +168,7 @@ extension LedgerStore {
     /// Inserts an agreement entry and makes it its origin's current one.
     func storeAgreement(_ entry: Entry, _ agreement: RecognitionAgreement, _ db: Database) throws {
         invalidateTrust()
-        try db.cachedStatement(sql: """
-            INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, 0, ?, ?)
-            """).execute(arguments: [entry.body.origin, Int64(entry.body.seq), Data(entry.id.bytes),
-                                     Data(entry.bodyBytes), Data(entry.signature)])
+        try Self.insert(entry, licenseRow: 0, db)
         try db.execute(sql: "INSERT OR REPLACE INTO agreements (origin, province, seq) VALUES (?, ?, ?)",
                        arguments: [entry.body.origin, agreement.province, Int64(entry.body.seq)])
     }

@@ -345,9 +345,6 @@ public final class LedgerStore: Sendable {
         var states: [LicenseID: (row: Int64, state: LicenseState)] = [:]
         var results: [Result<Authored, LicenseRequestError>] = []
         results.reserveCapacity(events.count)
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO entries (origin, seq, id, license_row, body, signature) VALUES (?, ?, ?, ?, ?, ?)
-            """)
         var digest = try Self.loadDigest(db)
         for event in events {
             precondition(event.isLicenseEvent, "agreements are published with publishAgreement")
@@ -378,9 +375,7 @@ public final class LedgerStore: Sendable {
                 let fresh = try LicenseState(issuing: entry)
                 let row = try LicenseRow.insert(fresh, in: db)
                 digest.add(StateDigest.hash(fresh))
-                try insert.execute(arguments: [
-                    signer.origin, Int64(body.seq), Data(entry.id.bytes), row, Data(entry.bodyBytes), Data(entry.signature),
-                ])
+                try Self.insert(entry, licenseRow: row, db)
                 try Self.refoldHolder(fresh.holderRef, digest: &digest, db, memo: entryMemo)
                 for (id, state) in try LicenseRow.fetchRows(holder: fresh.holderRef, in: db).map({ ($0.state.id, $0) }) {
                     states[id] = state
@@ -417,9 +412,7 @@ public final class LedgerStore: Sendable {
                 row = try LicenseRow.insert(state, in: db)
             }
             digest.add(StateDigest.hash(state))
-            try insert.execute(arguments: [
-                signer.origin, Int64(body.seq), Data(entry.id.bytes), row, Data(entry.bodyBytes), Data(entry.signature),
-            ])
+            try Self.insert(entry, licenseRow: row, db)
             states[state.id] = (row, state)
             head = (body.seq, entry.id, hlc)
             context[signer.origin] = body.seq
