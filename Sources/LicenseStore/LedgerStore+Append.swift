@@ -273,7 +273,7 @@ extension LedgerStore {
                 return
             }
             try Self.insert(entry, licenseRow: row, db)
-            guard try Self.followsHolder(entry, state.holderRef, db, memo: entryMemo) else {
+            guard Self.appliesToStoredView(state), try Self.appliesLast(entry, state.holderRef, db, memo: entryMemo) else {
                 try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
                 return
             }
@@ -311,8 +311,9 @@ extension LedgerStore {
         if case let .transfer(transfer) = entry.body.event {
             if let (oldRow, before) = try LicenseRow.fetch(transfer.licenseID, in: db) {
                 // A transfer that happened after everything of its holder's is applied as the
-                // fold would apply it, last and concurrent with nothing (see `followsHolder`).
-                if !refold, before.holderRef == state.holderRef, try Self.followsHolder(entry, state.holderRef, db, memo: entryMemo) {
+                // fold would apply it, last and concurrent with nothing (see `appliesLast`).
+                if !refold, before.holderRef == state.holderRef, Self.appliesToStoredView(before),
+                   try Self.appliesLast(entry, state.holderRef, db, memo: entryMemo) {
                     var (old, new) = (before, state)
                     try? HolderFold.applyTransfer(entry, transfer, old: &old, new: &new)
                     try Self.rewrite(row: oldRow, from: before, to: old, digest: &digest, db)
@@ -338,7 +339,7 @@ extension LedgerStore {
                     $0.bind(state.licenseType)
                     $0.bind(row)
                 }
-            refold = try refold && !Self.followsHolder(entry, state.holderRef, db, memo: entryMemo)
+            refold = try refold && !Self.appliesLast(entry, state.holderRef, db, memo: entryMemo)
             #if DEBUG
             if !refold { try Self.checkHolderIsFolded(state.holderRef, db) }
             #endif

@@ -54,46 +54,121 @@ extension LedgerStore {
         try LicenseRow.update(next, row: row, in: db)
     }
 
-    /// True when `entry` (stored already) comes after every other entry of `holder`'s
-    /// licenses in the fold's order without changing their order, and no once-per-holder
-    /// issue of the holder was voided: it saw every one of them (its context covers them),
-    /// none claims to have seen it, and its hybrid clock reading, then origin and seq, is the
-    /// largest. The fold would then apply the others as it did before, even where their
-    /// contexts contradict each other (the clock order decides those), and this one last, to
-    /// the states stored now; it is concurrent with none of them, so it adds no conflict and
-    /// changes no other license: applying it to its own license's view is the whole refold
-    /// (docs/CONFLICTS.md). One read of the holder's entries' positions, clocks and what each
-    /// saw of this entry's origin, instead of decoding and folding them. The once-per-holder rule is the one step of the fold that
-    /// runs after every event is applied and overrides them (it voids a license whatever
-    /// was applied to it), so a holder for which it voided a license is folded in full.
-    /// Other conflicts stay as they are: the entry is concurrent with no event of theirs.
-    static func followsHolder(_ entry: Entry, _ holder: HolderRef, _ db: Database, memo: EntryMemo? = nil) throws -> Bool {
-        let conflicted = try RawStatement(db, "SELECT EXISTS (SELECT 1 FROM conflicts WHERE holder_ref = ? AND rule = ?)")
-            .exists { $0.bind(blob: holder.bytes); $0.bind(LicenseConflict.Rule.earliestOncePerHolderIssueStands.rawValue) }
-        guard !conflicted else { return false }
+    /// True when the holder's fold would apply `entry` (stored already) after every event of
+    /// the licenses it is folded with, and everything else in the same order as before, so
+    /// applying it to the stored views of its own license (a transfer's two) is the whole
+    /// refold (docs/CONFLICTS.md, "When a holder is not folded again"). One read of the
+    /// holder's entries' positions, clocks, what each saw of this entry's origin and which
+    /// license a transfer supersedes, instead of decoding and folding them.
+    ///
+    /// The licenses it is folded with are its license's lineage (those a transfer links to
+    /// it, either way), and for a once-per-holder issue every license of its type. The
+    /// fold's steps for other licenses change only their own licenses, so only the order
+    /// among their own events matters. It holds when:
+    /// - none of the holder's entries claims to have seen it: such a context would make the
+    ///   fold hold that entry back until this one, and reorder the others;
+    /// - it saw every entry of the licenses it is folded with (its context covers them), so
+    ///   it is concurrent with none of them and adds no conflict;
+    /// - where contexts contradict each other the fold takes the entry with the smallest
+    ///   (hybrid clock, origin, seq) first, so that of every entry up to the last one of its
+    ///   lineage in each other origin's chain is smaller than its own (and that of every
+    ///   issue of its type, for a once-per-holder issue): it cannot be taken before them.
+    ///
+    /// The caller also checks that the stored view is what the fold had before its last
+    /// step, the once-per-holder rule (`appliesToStoredView`).
+    static func appliesLast(_ entry: Entry, _ holder: HolderRef, _ db: Database, memo: EntryMemo? = nil) throws -> Bool {
         let body = entry.body
         let last = (body.hlc, body.origin, body.seq)
-        return try RawStatement(db, """
-            SELECT e.origin, e.seq, e.body, e.id FROM licenses l JOIN entries e ON e.license_row = l.row
+        // The once-per-holder rule orders an issue of such a type among the issues of its type.
+        let oncePerHolderType = if case let .issue(issue) = body.event { issue.licenseType } else { "" }
+        var ownLicense: Int64?
+        var scanned: [(key: EntryKey, license: Int64, saw: Bool, later: Bool)] = []
+        var transfers: [(license: Int64, supersedes: EntryKey)] = []
+        var unseen = false, later = false
+        let inOrder = try RawStatement(db, """
+            SELECT e.origin, e.seq, e.body, e.id, e.license_row, l.type = ? FROM licenses l JOIN entries e ON e.license_row = l.row
             WHERE l.holder_key = ? AND l.holder_ref = ?
-            """).forEach({ $0.bind(LicenseRow.holderKey(holder)); $0.bind(blob: holder.bytes) }) { row in
+            """).forEach({ $0.bind(oncePerHolderType); $0.bind(LicenseRow.holderKey(holder)); $0.bind(blob: holder.bytes) }) { row in
                 guard let origin = row.text(0) else { return false }
                 let seq = UInt64(row.int64(1))
-                if origin == body.origin, seq == body.seq { return true }
-                // Its own origin's earlier entries precede it in its chain; any other's it must have seen.
-                guard origin == body.origin ? seq < body.seq : body.context[origin] >= seq else { return false }
-                // And none may claim to have seen it: a context that contradicts its own (a liar's
-                // doing) would make this entry hold that one back and reorder the others.
-                let place: (clock: HybridTimestamp, seen: UInt64)?
+                let license = row.int64(4)
+                if origin == body.origin, seq == body.seq {
+                    ownLicense = license
+                    if case let .transfer(transfer) = body.event { transfers.append((license, EntryKey(transfer.licenseID))) }
+                    return true
+                }
+                // Its own origin's earlier entries precede it in its chain; any other's it may have seen.
+                let saw = origin == body.origin ? seq < body.seq : body.context[origin] >= seq
+                let place: EntryBody.CausalPlace?
                 if let known = memoized(row, idAt: 3, in: memo) {
                     // A shared memo knows the entry decoded (its id is the hash of its bytes).
-                    place = (known.body.hlc, known.body.context[body.origin])
+                    let transferred = if case let .transfer(transfer) = known.body.event { transfer.licenseID } else { LicenseID?.none }
+                    place = .init(clock: known.body.hlc, seen: known.body.context[body.origin], transferred: transferred)
                 } else {
                     place = row.withBlob(2) { EntryBody.causalPlace(ofEncoded: $0, seenOf: body.origin) }
                 }
-                guard let place, place.seen < body.seq, (place.clock, origin, seq) < last else { return false }
+                guard let place, place.seen < body.seq else { return false }
+                let isLater = (place.clock, origin, seq) > last
+                // An issue of its type must come before it, and have been seen.
+                guard row.int64(5) == 0 || (saw && !isLater) else { return false }
+                unseen = unseen || !saw
+                later = later || isLater
+                scanned.append((EntryKey(origin: origin, seq: seq), license, saw, isLater))
+                if let transferred = place.transferred {
+                    transfers.append((license, EntryKey(transferred)))
+                }
                 return true
             }
+        guard inOrder, let ownLicense else { return false }
+        // Nearly always: it saw every entry of its holder and comes after each of them.
+        if !unseen, !later { return true }
+        // Its lineage: the licenses transfers link to its own, either way. A license id names
+        // the entry that created it, so a superseded license is found by its creating entry.
+        var licenseOf = Dictionary(scanned.lazy.map { ($0.key, $0.license) }) { first, _ in first }
+        licenseOf[EntryKey(origin: body.origin, seq: body.seq)] = ownLicense
+        var lineage: Set<Int64> = [ownLicense]
+        var grew = true
+        while grew {
+            grew = false
+            for transfer in transfers {
+                guard let superseded = licenseOf[transfer.supersedes],
+                      lineage.contains(transfer.license) != lineage.contains(superseded) else { continue }
+                lineage.formUnion([transfer.license, superseded])
+                grew = true
+            }
+        }
+        // In each other origin's chain, up to the last entry of its lineage.
+        var reach: [String: UInt64] = [:]
+        for row in scanned where lineage.contains(row.license) {
+            guard row.saw else { return false }
+            reach[row.key.origin] = max(reach[row.key.origin] ?? 0, row.key.seq)
+        }
+        return !scanned.contains { row in
+            row.later && row.key.origin != body.origin && row.key.seq <= reach[row.key.origin] ?? 0
+        }
+    }
+
+    /// An entry's place in its origin's chain; a license id names its creating entry's.
+    struct EntryKey: Hashable {
+        let origin: String
+        let seq: UInt64
+
+        init(origin: String, seq: UInt64) {
+            self.origin = origin
+            self.seq = seq
+        }
+
+        init(_ license: LicenseID) {
+            self.init(origin: license.origin, seq: license.seq)
+        }
+    }
+
+    /// Whether an event the fold applies last (`appliesLast`) can be applied to the stored
+    /// view of the license it changes: any view but a void one, which the once-per-holder
+    /// rule may have voided after events the fold applies before the new one. The rule
+    /// changes nothing but the licenses it voids, and no event makes a license void.
+    static func appliesToStoredView(_ state: LicenseState) -> Bool {
+        state.status != .void
     }
 
     #if DEBUG

@@ -26,6 +26,11 @@ import Testing
         Result { () throws(EntryError) in try EntryBody(referenceDecoding: bytes) }
     }
 
+    /// The license a decoded body's transfer supersedes, if it is a transfer.
+    static func transferred(_ body: EntryBody) -> LicenseID? {
+        if case let .transfer(transfer) = body.event { transfer.licenseID } else { nil }
+    }
+
     @Test func everyAuthoredBody_isReadWithoutTheLibrary_andDecodesAsTheLibraryDecodesIt() throws {
         for body in Self.bodies() {
             let bytes = body.encoded()
@@ -35,6 +40,7 @@ import Testing
             for origin in ["gd", "bj", "zz"] {
                 let place = EntryBody.causalPlace(ofEncoded: bytes, seenOf: origin)
                 #expect(place?.clock == body.hlc && place?.seen == body.context[origin])
+                #expect(place?.transferred == Self.transferred(body))
             }
         }
     }
@@ -101,6 +107,7 @@ import Testing
                     for origin in decoded.context.sorted.map(\.origin).prefix(3) + [decoded.origin] {
                         guard let place = EntryBody.causalPlace(ofEncoded: broken, seenOf: origin) else { continue }
                         #expect(place.clock == decoded.hlc && place.seen == decoded.context[origin], "bytes \(Hex.encode(broken))")
+                        #expect(place.transferred == Self.transferred(decoded), "bytes \(Hex.encode(broken))")
                     }
                 }
             }

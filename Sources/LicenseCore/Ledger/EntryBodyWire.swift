@@ -57,21 +57,39 @@ extension WireBody {
 }
 
 extension EntryBody {
-    /// What an encoded body says about its place in the causal order, read without decoding
-    /// the rest: its hybrid clock reading, and the seq its context names for `origin` (0 when
-    /// none). Fields are skipped by their lengths; only the context's components are read.
-    /// Nil when the body is not in the form authors emit (then only a full decode can say).
-    /// The store uses it to order a holder's entries without decoding them.
-    public static func causalPlace(ofEncoded bytes: [UInt8], seenOf origin: String) -> (clock: HybridTimestamp, seen: UInt64)? {
+    /// What an encoded body says about its place in a holder's fold, read without decoding
+    /// the rest (`causalPlace(ofEncoded:seenOf:)`).
+    public struct CausalPlace: Equatable, Sendable {
+        /// Its hybrid clock reading.
+        public var clock: HybridTimestamp
+        /// The seq its context names for the origin asked about (0 when none).
+        public var seen: UInt64
+        /// For a transfer, the license it supersedes; nil for every other event.
+        public var transferred: LicenseID?
+
+        public init(clock: HybridTimestamp, seen: UInt64, transferred: LicenseID?) {
+            self.clock = clock
+            self.seen = seen
+            self.transferred = transferred
+        }
+    }
+
+    /// What an encoded body says about its place in the causal order and among its holder's
+    /// licenses, read without decoding the rest: its hybrid clock reading, the seq its context
+    /// names for `origin`, and the license a transfer supersedes. Fields are skipped by their
+    /// lengths; only the context's components and a transfer's license id are read. Nil when
+    /// the body is not in the form authors emit (then only a full decode can say). The store
+    /// uses it to order a holder's entries without decoding them.
+    public static func causalPlace(ofEncoded bytes: [UInt8], seenOf origin: String) -> CausalPlace? {
         bytes.withUnsafeBufferPointer { causalPlace(ofEncoded: $0, seenOf: origin) }
     }
 
     /// The same, read in place (from a database row's buffer).
-    public static func causalPlace(ofEncoded buffer: UnsafeBufferPointer<UInt8>,
-                                   seenOf origin: String) -> (clock: HybridTimestamp, seen: UInt64)? {
+    public static func causalPlace(ofEncoded buffer: UnsafeBufferPointer<UInt8>, seenOf origin: String) -> CausalPlace? {
         var reader = WireReader(buffer, from: 0, to: buffer.count)
         var clock: (wall: UInt64, logical: UInt32)?
         var seen: UInt64?
+        var event: LicenseID??
         while !reader.atEnd {
             guard let (number, wireType) = reader.tag() else { return nil }
             switch (number, wireType) {
@@ -84,6 +102,9 @@ extension EntryBody {
             case (6, 2):
                 guard clock == nil, var inner = reader.message(), let value = inner.hlc() else { return nil }
                 clock = value
+            case (8, 2):
+                guard event == nil, var inner = reader.message(), let transferred = inner.transferredLicense() else { return nil }
+                event = transferred
             case (_, 0):
                 guard reader.varint() != nil else { return nil }
             case (_, 2):
@@ -92,7 +113,9 @@ extension EntryBody {
                 return nil
             }
         }
-        return clock.map { (HybridTimestamp(wallMilliseconds: $0.wall, logical: $0.logical), seen ?? 0) }
+        guard let clock else { return nil }
+        return CausalPlace(clock: HybridTimestamp(wallMilliseconds: clock.wall, logical: clock.logical),
+                           seen: seen ?? 0, transferred: event ?? nil)
     }
 }
 
@@ -229,6 +252,32 @@ extension WireReader {
             return true
         }
         return complete ? .transfer(licenseID: licenseID, license: license, reason: reason) : nil
+    }
+
+    /// Of an `lx.v1.LicenseEvent`, the license a transfer supersedes: `.some(nil)` for any
+    /// other event, nil when the event is not in the form authors emit or the id is not valid
+    /// (the full decode refuses that). The other fields are skipped by their lengths.
+    mutating func transferredLicense() -> LicenseID?? {
+        var transferred: LicenseID?
+        var kinds = 0
+        let complete = fields(singular: [1, 2, 3, 4, 5, 6, 7, 8]) { reader, number, wireType in
+            guard wireType == 2, (1...8).contains(number) else { return false }
+            kinds += 1
+            guard number == 8 else { return reader.delimited() != nil }
+            guard var inner = reader.message() else { return false }
+            var licenseID: String?
+            let read = inner.fields(singular: [1, 2, 3]) { reader, number, wireType in
+                guard wireType == 2, (1...3).contains(number) else { return false }
+                guard number == 1 else { return reader.delimited() != nil }
+                licenseID = reader.string()
+                return licenseID != nil
+            }
+            guard read, let licenseID, let id = LicenseID(licenseID) else { return false }
+            transferred = id
+            return true
+        }
+        guard complete, kinds <= 1 else { return nil }
+        return .some(transferred)
     }
 
     mutating func amend() -> WireEvent? {
