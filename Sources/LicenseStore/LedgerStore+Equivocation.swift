@@ -145,12 +145,14 @@ extension LedgerStore {
     public func divergentEntries(_ vector: VersionVector, heads: [String: EntryID]) throws(StoreError) -> [Entry] {
         try run {
             try read { db in
-                try heads.sorted { $0.key < $1.key }.compactMap { origin, id in
-                    // The ids first: nearly every announced head is the one held, and then
-                    // nothing needs decoding.
-                    let heldID = try Data.fetchOne(db.cachedStatement(sql: "SELECT id FROM entries WHERE origin = ? AND seq = ?"),
-                                                   arguments: [origin, Int64(vector[origin])])
-                    guard let heldID, [UInt8](heldID) != id.bytes,
+                // The ids first, compared where SQLite holds them: nearly every announced head is
+                // the one held, and then nothing is copied or decoded.
+                let heldID = try RawStatement(db, "SELECT id FROM entries WHERE origin = ? AND seq = ?")
+                return try heads.sorted { $0.key < $1.key }.compactMap { origin, id in
+                    let differs = try heldID.first({ $0.bind(origin); $0.bind(Int64(vector[origin])) }) { row in
+                        row.withBlob(0) { !$0.elementsEqual(id.bytes) }
+                    }
+                    guard differs == true,
                           let held = try Self.entry(origin: origin, seq: vector[origin], db), held.id != id,
                           try Self.lowestProof(of: origin, db).map({ $0 > vector[origin] }) ?? true
                     else { return nil }

@@ -141,5 +141,7 @@ import Testing
         let keyed = "552893756a50d133eb9c1530ad408b9ea01c78707d2b5a2c1a1ac3db9a63c80c"
         let key = [UInt8](repeating: UInt8(ascii: "k"), count: 32)
         #expect(Hex.encode(Sodium.blake2b256(Array("abc".utf8), Array("def".utf8), key: key)) == keyed)
+        // One part is hashed in one call, the same hash as the streamed parts.
+        #expect(Hex.encode(Sodium.blake2b256(Array("abcdef".utf8), key: key)) == keyed)
     }
 }

@@ -17,6 +17,17 @@ public enum Sodium {
     public static func blake2b256(_ parts: [UInt8]..., key: [UInt8] = []) -> [UInt8] {
         ensureInitialised()
         var out = [UInt8](repeating: 0, count: 32)
+        // One part (an entry's id, a license's state hash: two per entry appended) is hashed
+        // in one call, with no state to allocate.
+        if parts.count == 1 {
+            let rc = parts[0].withUnsafeBufferPointer { p in
+                key.withUnsafeBufferPointer { k in
+                    crypto_generichash(&out, 32, p.baseAddress, UInt64(p.count), key.isEmpty ? nil : k.baseAddress, key.count)
+                }
+            }
+            precondition(rc == 0, "crypto_generichash failed")
+            return out
+        }
         // libsodium's streaming state is an over-aligned struct that Swift imports as
         // opaque: it lives in memory allocated with its alignment. Each part is hashed where
         // it lies, without joining the parts into one buffer first.
