@@ -166,7 +166,9 @@ extension LedgerStore {
     /// Whether an event the fold applies last (`appliesLast`) can be applied to the stored
     /// view of the license it changes: any view but a void one, which the once-per-holder
     /// rule may have voided after events the fold applies before the new one. The rule
-    /// changes nothing but the licenses it voids, and no event makes a license void.
+    /// changes nothing but the licenses it voids. Other voids (a refused transfer's new
+    /// license, one a revocation voids across a transfer) happen in the fold's order, so
+    /// their stored views would do; they are rare, and folded in full all the same.
     static func appliesToStoredView(_ state: LicenseState) -> Bool {
         state.status != .void
     }

@@ -414,9 +414,24 @@ public final class LedgerStore: Sendable {
             digest.add(StateDigest.hash(state))
             try Self.insert(entry, licenseRow: row, db)
             states[state.id] = (row, state)
+            // Its context covers every entry held, so the fold applies it last, to the view
+            // it was checked on, unless a held context claims to have seen it or a held clock
+            // reads ahead of it (a misbehaving or badly skewed node): then the holder is folded.
+            var stored = state
+            if current != nil || catalog[state.licenseType]?.oncePerHolder == true,
+               try !Self.appliesLast(entry, state.holderRef, db, memo: entryMemo) {
+                try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
+                for (id, state) in try LicenseRow.fetchRows(holder: state.holderRef, in: db).map({ ($0.state.id, $0) }) {
+                    states[id] = state
+                }
+                stored = states[state.id]?.state ?? state
+            }
+            #if DEBUG
+            try Self.checkHolderIsFolded(state.holderRef, db)
+            #endif
             head = (body.seq, entry.id, hlc)
             context[signer.origin] = body.seq
-            results.append(.success(Authored(entry: entry, state: state)))
+            results.append(.success(Authored(entry: entry, state: stored)))
         }
         if head.seq > 0 {
             try saveHead(origin: signer.origin, seq: head.seq, id: head.id, hlc: head.hlc, db)

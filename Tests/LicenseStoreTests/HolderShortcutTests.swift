@@ -174,4 +174,50 @@ import Testing
         }
         #expect(try !appliesLast(behind, in: skewed, holder: 2))
     }
+
+    /// A node's own event is checked against the view it holds and written with a context
+    /// covering everything held, so the fold nearly always applies it last. Not when held
+    /// contexts contradict each other and held clocks run far ahead of its own: the fold's
+    /// clock-order fallback then takes the node's event first. The holder is folded again,
+    /// and the node keeps the state every other node computes.
+    @Test func anAuthoredEvent_thatTheFoldDoesNotApplyLast_foldsTheHolder() async throws {
+        var gd = Writer("gd", seed: 0...31), sh = Writer("sh", seed: 32...63)
+        let bj = IssuerSigner(origin: "bj", key: try SigningKey(seed: Array(64...95)))
+        let store = try LedgerStore(path: directory.appendingPathComponent("author.sqlite").path)
+        for writer in [gd, sh] {
+            try store.registerIssuerKey(keyID: writer.keyID, origin: writer.origin, publicKey: writer.key.publicKey)
+        }
+        try store.registerIssuerKey(keyID: bj.keyID, origin: "bj", publicKey: bj.key.publicKey)
+        let physical = F.now + 1_000
+        let permit = gd.write(F.residencePermit(holder: 1), claiming: [:], at: 100)
+        #expect(try await store.append([permit], physicalMilliseconds: physical) == [.appended])
+        let moved = LicenseEvent.Issue(
+            licenseType: "residence_permit", province: "110000", holderRef: F.holderRef(1), holderMasked: F.holder(1).masked,
+            attributes: ["city": "Beijing"], validFrom: CivilDate(iso: "2026-01-01")!, validUntil: CivilDate(iso: "2027-01-01")!)
+        let transfer = try #require(try await store.author([.transfer(.init(licenseID: permit.licenseID, license: moved, reason: "moved"))],
+                                                           signer: bj, catalog: F.catalog, physicalMilliseconds: physical,
+                                                           today: F.today).first?.get())
+        let successor = transfer.entry.licenseID
+        // Two entries whose contexts each claim the other, with clocks ten minutes ahead
+        // (beyond what moves this node's clock): gd's suspension, concurrent with the
+        // transfer, is carried to the new license.
+        let licence = sh.write(F.drivingLicence(holder: 1), claiming: [:], at: 110)
+        let suspendLicence = sh.write(F.suspend(licence.licenseID), claiming: ["gd": 2], at: 700_000)
+        let suspendPermit = gd.write(F.suspend(permit.licenseID), claiming: ["sh": 2], at: 600_000)
+        for entry in [licence, suspendLicence, suspendPermit] {
+            #expect(try await store.append([entry], physicalMilliseconds: physical) == [.appended])
+        }
+        #expect(try store.licenses(holder: F.holderRef(1)).first { $0.id == successor }?.status == .suspended)
+
+        // The new license's issuer reinstates it: checked against the suspended view, but
+        // the fold takes the reinstatement (the smallest clock) before the suspension.
+        let reinstated = try #require(try await store.author([.reinstate(.init(licenseID: successor, reason: "cleared"))],
+                                                             signer: bj, catalog: F.catalog, physicalMilliseconds: physical,
+                                                             today: F.today).first?.get())
+        let folded = HolderFold.fold([permit, transfer.entry, licence, suspendLicence, suspendPermit, reinstated.entry],
+                                     distinct: true)
+        #expect(folded.states.first { $0.id == successor }?.status == .suspended)
+        #expect(try store.licenses(holder: F.holderRef(1)).sorted { $0.id < $1.id } == folded.states)
+        #expect(reinstated.state == folded.states.first { $0.id == successor })
+    }
 }
