@@ -15,7 +15,7 @@ extension NodeClock {
 
 public enum NetworkTime {
     /// License validity dates are civil dates in China Standard Time.
-    public static let offsetSeconds = 8 * 3600
+    public static let offsetSeconds = CivilDate.networkOffsetSeconds
 }
 
 public struct SystemClock: NodeClock {

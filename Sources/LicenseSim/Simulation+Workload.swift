@@ -65,7 +65,7 @@ extension Simulation {
         let store: LedgerStore = onTwin ? node.twin! : node.store
         let holder = try holder(Int(random.below(UInt64(config.holders))))
         let time = clock(of: node)
-        let today = CivilDate(unixMilliseconds: Int64(time), offsetSeconds: 8 * 3600)
+        let today = CivilDate(networkDateAt: Int64(time))
         let held = try store.licenses(holder: holder.ref)
         let roll = random.below(100)
         let event: LicenseEvent

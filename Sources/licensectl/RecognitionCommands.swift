@@ -30,7 +30,7 @@ struct Verify: AsyncParsableCommand {
     @Option(help: "Offline: the national root public key file (root.pub).") var root: String?
     @Option(name: .customLong("as"), help: "Offline: decide as this province (GB/T 2260 code); default: the national agreement.")
     var decidingProvince: String?
-    @Option(help: "Offline: the day to decide for, YYYY-MM-DD (default today, UTC).") var today: String?
+    @Option(help: "Offline: the day to decide for, YYYY-MM-DD (default the network's today, in China Standard Time, as the nodes decide).") var today: String?
 
     func run() async throws {
         var decision = ""
@@ -64,7 +64,8 @@ struct Verify: AsyncParsableCommand {
             guard let parsed = CivilDate(iso: today) else { throw CLIError("--today '\(today)' is not YYYY-MM-DD") }
             day = parsed
         } else {
-            day = CivilDate(unixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000), offsetSeconds: 0)
+            // The day the nodes decide for: from 16:00 UTC on, China is a day ahead of UTC.
+            day = CivilDate(networkDateAt: Int64(Date().timeIntervalSince1970 * 1000))
         }
         guard let data = FileManager.default.contents(atPath: bundlePath) else { throw CLIError("cannot read \(bundlePath)") }
         do {

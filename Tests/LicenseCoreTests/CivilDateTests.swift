@@ -108,4 +108,13 @@ import Testing
         #expect(CivilDate(unixMilliseconds: -8 * 3_600_000, offsetSeconds: 8 * 3600) == Fixtures.date("1970-01-01"))
         #expect(CivilDate(unixMilliseconds: -8 * 3_600_000 - 1, offsetSeconds: 8 * 3600) == Fixtures.date("1969-12-31"))
     }
+
+    /// The network's date is China's: from 16:00 UTC it is the next day there.
+    @Test func networkDate_isChinaStandardTime() {
+        // 2026-11-30T15:59:59.999Z and 2026-11-30T16:00:00Z.
+        let fourPM: Int64 = 1_796_054_400_000
+        #expect(CivilDate(networkDateAt: fourPM - 1) == Fixtures.date("2026-11-30"))
+        #expect(CivilDate(networkDateAt: fourPM) == Fixtures.date("2026-12-01"))
+        #expect(CivilDate(unixMilliseconds: fourPM, offsetSeconds: 0) == Fixtures.date("2026-11-30"))
+    }
 }

@@ -34,6 +34,14 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         self.init(year: y, month: m, day: d)
     }
 
+    /// License validity dates are civil dates in China Standard Time, UTC+8 all year.
+    public static let networkOffsetSeconds = 8 * 3600
+
+    /// The network's civil date at a Unix time in milliseconds (`networkOffsetSeconds`).
+    public init(networkDateAt unixMilliseconds: Int64) {
+        self.init(unixMilliseconds: unixMilliseconds, offsetSeconds: Self.networkOffsetSeconds)
+    }
+
     /// The civil date of a Unix time in milliseconds at a fixed UTC offset.
     /// China uses UTC+8 all year, so the network's "today" is `offsetSeconds: 8 * 3600`.
     public init(unixMilliseconds: Int64, offsetSeconds: Int) {
