@@ -9,13 +9,8 @@ public protocol NodeClock: Sendable {
 extension NodeClock {
     /// The network's civil date: China keeps UTC+8 all year.
     public func today() -> CivilDate {
-        CivilDate(unixMilliseconds: Int64(nowMilliseconds()), offsetSeconds: NetworkTime.offsetSeconds)
+        CivilDate(networkDateAt: Int64(nowMilliseconds()))
     }
-}
-
-public enum NetworkTime {
-    /// License validity dates are civil dates in China Standard Time.
-    public static let offsetSeconds = CivilDate.networkOffsetSeconds
 }
 
 public struct SystemClock: NodeClock {
