@@ -346,6 +346,13 @@ public final class LedgerStore: Sendable {
         var results: [Result<Authored, LicenseRequestError>] = []
         results.reserveCapacity(events.count)
         var digest = try Self.loadDigest(db)
+        /// Folds a holder in full, and keeps its new views for the batch's later events.
+        func refold(_ holder: HolderRef) throws {
+            try Self.refoldHolder(holder, digest: &digest, db, memo: entryMemo)
+            for (id, state) in try LicenseRow.fetchRows(holder: holder, in: db).map({ ($0.state.id, $0) }) {
+                states[id] = state
+            }
+        }
         for event in events {
             precondition(event.isLicenseEvent, "agreements are published with publishAgreement")
             let hlc = Self.after(head.hlc, clock.withLock { $0.tick(physicalMilliseconds: physicalMilliseconds) })
@@ -376,10 +383,7 @@ public final class LedgerStore: Sendable {
                 let row = try LicenseRow.insert(fresh, in: db)
                 digest.add(StateDigest.hash(fresh))
                 try Self.insert(entry, licenseRow: row, db)
-                try Self.refoldHolder(fresh.holderRef, digest: &digest, db, memo: entryMemo)
-                for (id, state) in try LicenseRow.fetchRows(holder: fresh.holderRef, in: db).map({ ($0.state.id, $0) }) {
-                    states[id] = state
-                }
+                try refold(fresh.holderRef)
                 head = (body.seq, entry.id, hlc)
                 context[signer.origin] = body.seq
                 results.append(.success(Authored(entry: entry, state: states[entry.licenseID]?.state ?? fresh)))
@@ -418,12 +422,9 @@ public final class LedgerStore: Sendable {
             // it was checked on, unless a held context claims to have seen it or a held clock
             // reads ahead of it (a misbehaving or badly skewed node): then the holder is folded.
             var stored = state
-            if current != nil || catalog[state.licenseType]?.oncePerHolder == true,
+            if current != nil || HolderFold.oncePerHolderTypes.contains(state.licenseType),
                try !Self.appliesLast(entry, state.holderRef, db, memo: entryMemo) {
-                try Self.refoldHolder(state.holderRef, digest: &digest, db, memo: entryMemo)
-                for (id, state) in try LicenseRow.fetchRows(holder: state.holderRef, in: db).map({ ($0.state.id, $0) }) {
-                    states[id] = state
-                }
+                try refold(state.holderRef)
                 stored = states[state.id]?.state ?? state
             }
             #if DEBUG
