@@ -46,9 +46,15 @@ let package = Package(
             resources: [.copy("Resources/catalog.json")],
             swiftSettings: strict
         ),
+        // A SQLite VFS shim: one write per commit to the write-ahead log (docs/STORAGE.md).
+        .target(
+            name: "CWALBuffer",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         .target(
             name: "LicenseStore",
             dependencies: [
+                "CWALBuffer",
                 "LicenseCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the few statements an append runs per entry (RawStatement).
@@ -153,7 +159,11 @@ let package = Package(
         .testTarget(name: "LicenseCoreTests", dependencies: ["LicenseCore"], swiftSettings: strict),
         .testTarget(
             name: "LicenseStoreTests",
-            dependencies: ["LicenseStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LicenseStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

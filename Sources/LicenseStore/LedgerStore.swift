@@ -1,3 +1,4 @@
+import CWALBuffer
 import Foundation
 import GRDB
 @_spi(Testing) import LicenseCore
@@ -45,6 +46,12 @@ public final class LedgerStore: Sendable {
     static let readerCacheKibibytes = 8 * 1024
     /// WAL size (in 4 KiB pages) that triggers a checkpoint.
     static let walCheckpointPages = 8192
+
+    /// SQLite's result of installing the VFS that writes each commit to the write-ahead
+    /// log in one call (docs/STORAGE.md, "One write per commit"), done once, before the
+    /// first ledger opens. Not SQLITE_OK (0): the platform's VFS is used as it is, and
+    /// only the speed differs.
+    static let walBufferInstalled: Int32 = licensed_wal_buffer_register()
 
     public struct Identity: Equatable, Sendable {
         public let nodeID: String
@@ -118,6 +125,7 @@ public final class LedgerStore: Sendable {
         self.signatureMemo = signatureMemo
         self.writeThread = writeThread
         self.entryMemo = entryMemo
+        _ = Self.walBufferInstalled
         var config = Configuration()
         config.readonly = readOnly
         config.label = "ledger"
