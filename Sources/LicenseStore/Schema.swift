@@ -172,6 +172,30 @@ enum Schema {
             }
             try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('state_digest', ?)", arguments: [digest.hex])
         }
+        migrator.registerMigration("v6-entries-in-arrival-order") { db in
+            // Entries kept in the order they arrive (rowid), each origin's found through a
+            // unique (origin, seq) index: a batch is appended at the table's end instead of
+            // being inserted, six rows a page, in the middle of each origin's key range,
+            // where leaf splits rewrote three pages and their parent (docs/STORAGE.md).
+            // The license index names (origin, seq) too, so a license's entries come in
+            // chain order as they did.
+            try db.execute(sql: """
+                CREATE TABLE entries_v6 (
+                    origin TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    id BLOB NOT NULL,
+                    license_row INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    signature BLOB NOT NULL
+                );
+                INSERT INTO entries_v6 (origin, seq, id, license_row, body, signature)
+                    SELECT origin, seq, id, license_row, body, signature FROM entries ORDER BY origin, seq;
+                DROP TABLE entries;
+                ALTER TABLE entries_v6 RENAME TO entries;
+                CREATE UNIQUE INDEX entries_by_chain ON entries(origin, seq);
+                CREATE INDEX entries_by_license ON entries(license_row, origin, seq);
+                """)
+        }
         return migrator
     }
 }
