@@ -183,7 +183,7 @@ public final class LedgerStore: Sendable {
         }
     }
 
-    /// A cheap consistency check at every open (one primary-key read per origin, so it
+    /// A cheap consistency check at every open (one (origin, seq) key read per origin, so it
     /// costs nothing at a million entries): each origin's recorded head is the last entry
     /// of its chain. A torn or damaged database fails here, at start, with a clear message,
     /// instead of later in the middle of a request.

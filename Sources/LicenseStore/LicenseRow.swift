@@ -44,7 +44,7 @@ enum LicenseRow {
     }
 
     /// The license with `id` and its row number.
-    /// Found through the issuing entry's (origin, seq) primary key; the id's check digits
+    /// Found through the issuing entry's (origin, seq) key; the id's check digits
     /// must match too.
     static func fetch(_ id: LicenseID, in db: Database) throws -> (row: Int64, state: LicenseState)? {
         try RawStatement(db, """
