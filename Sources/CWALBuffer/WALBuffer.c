@@ -44,12 +44,17 @@ static sqlite3_io_methods walBufferMethods[3];
 #define FILE_OF(f) ((WalBufferFile *)(f))
 #define REAL(f) (FILE_OF(f)->real)
 
-static int flush(WalBufferFile *file) {
+static int writeThrough(WalBufferFile *file, const unsigned char *bytes, int amount, sqlite3_int64 offset) {
     int rc = SQLITE_OK;
-    for (int done = 0; done < file->count && rc == SQLITE_OK; done += REAL_WRITE_MAX) {
-        int piece = file->count - done < REAL_WRITE_MAX ? file->count - done : REAL_WRITE_MAX;
-        rc = file->real->pMethods->xWrite(file->real, file->bytes + done, piece, file->start + done);
+    for (int done = 0; done < amount && rc == SQLITE_OK; done += REAL_WRITE_MAX) {
+        int piece = amount - done < REAL_WRITE_MAX ? amount - done : REAL_WRITE_MAX;
+        rc = file->real->pMethods->xWrite(file->real, bytes + done, piece, offset + done);
     }
+    return rc;
+}
+
+static int flush(WalBufferFile *file) {
+    int rc = writeThrough(file, file->bytes, file->count, file->start);
     file->count = 0;
     file->commitPending = 0;
     return rc;
@@ -89,11 +94,10 @@ static int bufferedWrite(sqlite3_file *f, const void *data, int amount, sqlite3_
     if (file->count > 0 && (offset != file->start + file->count || file->count + amount > WAL_BUFFER_CAP)) {
         if ((rc = flush(file)) != SQLITE_OK) return rc;
     }
-    if (amount > REAL_WRITE_MAX) return file->real->pMethods->xWrite(file->real, data, amount, offset);
-    if ((rc = reserve(file, file->count + amount)) != SQLITE_OK) {
-        // No memory for the buffer: write through.
+    if (amount > WAL_BUFFER_CAP || reserve(file, file->count + amount) != SQLITE_OK) {
+        // Larger than the buffer, or no memory for it: write through.
         if ((rc = flush(file)) != SQLITE_OK) return rc;
-        return file->real->pMethods->xWrite(file->real, data, amount, offset);
+        return writeThrough(file, data, amount, offset);
     }
     if (file->count == 0) file->start = offset;
     memcpy(file->bytes + file->count, data, (size_t)amount);
