@@ -301,11 +301,11 @@ extension LedgerStore {
         if waiting {
             // Later events of this license move to its row; a transfer that was waiting for
             // it keeps its own (it created the new license), and is refolded with it below.
-            try db.execute(sql: """
+            try RawStatement(db, """
                 UPDATE entries SET license_row = ?
                 WHERE (origin, seq) IN (SELECT origin, seq FROM orphan_events WHERE license_id = ?) AND license_row = 0
-                """, arguments: [row, licenseID.text])
-            try db.execute(sql: "DELETE FROM orphan_events WHERE license_id = ?", arguments: [licenseID.text])
+                """).execute { $0.bind(row); $0.bind(licenseID.text) }
+            try RawStatement(db, "DELETE FROM orphan_events WHERE license_id = ?").execute { $0.bind(licenseID.text) }
             refold = true
         }
         if case let .transfer(transfer) = entry.body.event {

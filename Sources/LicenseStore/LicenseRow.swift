@@ -8,6 +8,13 @@ enum LicenseRow {
         row, id, holder_ref, type, province, origin, key_id, holder_masked, issued_wall, issued_logical, \
         attributes, valid_from, valid_until, status, status_reason, updated_wall, updated_logical, event_count
         """
+    // The queries, built once: an append runs them for most entries, and each run looks its
+    // statement up by the text.
+    private static let byID = """
+        SELECT \(columns) FROM licenses
+        WHERE row = (SELECT license_row FROM entries WHERE origin = ? AND seq = ?) AND id = ?
+        """
+    private static let byHolder = "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ? ORDER BY row"
 
     /// Inserts a new license and returns its row number.
     static func insert(_ state: LicenseState, in db: Database) throws -> Int64 {
@@ -47,15 +54,12 @@ enum LicenseRow {
     /// Found through the issuing entry's (origin, seq) key; the id's check digits
     /// must match too.
     static func fetch(_ id: LicenseID, in db: Database) throws -> (row: Int64, state: LicenseState)? {
-        try RawStatement(db, """
-            SELECT \(columns) FROM licenses
-            WHERE row = (SELECT license_row FROM entries WHERE origin = ? AND seq = ?) AND id = ?
-            """).first({ $0.bind(id.origin); $0.bind(Int64(id.seq)); $0.bind(id.text) }) { (row: $0.int64(0), state: try decode($0)) }
+        try RawStatement(db, byID).first({ $0.bind(id.origin); $0.bind(Int64(id.seq)); $0.bind(id.text) }) { (row: $0.int64(0), state: try decode($0)) }
     }
 
     /// The licenses of one holder, with their row numbers, by row.
     static func fetchRows(holder: HolderRef, in db: Database) throws -> [(row: Int64, state: LicenseState)] {
-        try RawStatement(db, "SELECT \(columns) FROM licenses WHERE holder_key = ? AND holder_ref = ? ORDER BY row")
+        try RawStatement(db, byHolder)
             .all({ $0.bind(holderKey(holder)); $0.bind(blob: holder.bytes) }) { (row: $0.int64(0), state: try decode($0)) }
     }
 

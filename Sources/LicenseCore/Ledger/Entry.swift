@@ -4,10 +4,30 @@
 public struct Entry: Sendable {
     public static let signatureDomain = Array("lx-entry-v1".utf8)
 
-    public let bodyBytes: [UInt8]
-    public let signature: [UInt8]
-    public let id: EntryID
-    public let body: EntryBody
+    @inlinable public var bodyBytes: [UInt8] { _read { yield storage.bodyBytes } }
+    @inlinable public var signature: [UInt8] { _read { yield storage.signature } }
+    @inlinable public var id: EntryID { _read { yield storage.id } }
+    @inlinable public var body: EntryBody { _read { yield storage.body } }
+
+    /// The fields, behind one reference. An entry is copied several times between a frame
+    /// and the store (the memo, the batch, the checks, the outcomes); a copy of the fields
+    /// themselves retains each of their buffers, about ten, and a copy of this, one. The
+    /// accessors yield the fields in place, so reading `entry.body.origin` copies nothing.
+    @usableFromInline final class Storage: Sendable {
+        @usableFromInline let bodyBytes: [UInt8]
+        @usableFromInline let signature: [UInt8]
+        @usableFromInline let id: EntryID
+        @usableFromInline let body: EntryBody
+
+        init(bodyBytes: [UInt8], signature: [UInt8], id: EntryID, body: EntryBody) {
+            self.bodyBytes = bodyBytes
+            self.signature = signature
+            self.id = id
+            self.body = body
+        }
+    }
+
+    @usableFromInline let storage: Storage
 
     /// Encodes and signs a body. The caller guarantees that `key` is the key `body.keyID` names.
     public static func sign(_ body: EntryBody, with key: SigningKey) -> Entry {
@@ -26,10 +46,8 @@ public struct Entry: Sendable {
     }
 
     private init(bodyBytes: [UInt8], signature: [UInt8], body: EntryBody) {
-        self.bodyBytes = bodyBytes
-        self.signature = signature
-        self.body = body
-        self.id = EntryID(unchecked: Sodium.blake2b256(bodyBytes, signature))
+        storage = Storage(bodyBytes: bodyBytes, signature: signature,
+                          id: EntryID(unchecked: Sodium.blake2b256(bodyBytes, signature)), body: body)
     }
 
     public func hasValidSignature(by key: PublicKey) -> Bool {
