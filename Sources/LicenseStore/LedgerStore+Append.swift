@@ -180,66 +180,67 @@ extension LedgerStore {
         let digestBefore = digest
         var orphans: Bool?
         for (index, entry) in entries.enumerated() {
-            let body = entry.body
-            let head = try heads[body.origin] ?? Self.head(of: body.origin, db)
+            // Not `let body = entry.body`: that copies the body, event and all, for every entry.
+            let (origin, seq) = (entry.body.origin, entry.body.seq)
+            let head = try heads[origin] ?? Self.head(of: origin, db)
             // An entry already held, byte for byte (its id hashes body and signature), is a
             // duplicate: its signature was verified when it was stored. Relays make these
             // common, so they cost one lookup, not a verification.
             // Whether an entry is held at (origin, seq), and whether it is this one.
             var stored: Bool?
-            if body.seq <= head.seq {
+            if seq <= head.seq {
                 stored = try RawStatement(db, "SELECT id FROM entries WHERE origin = ? AND seq = ?")
-                    .first({ $0.bind(body.origin); $0.bind(Int64(body.seq)) }) { $0.blob(0, equals: entry.id.bytes) }
+                    .first({ $0.bind(origin); $0.bind(Int64(seq)) }) { $0.blob(0, equals: entry.id.bytes) }
                 if stored == true {
                     outcomes.append(.duplicate)
                     continue
                 }
             }
             // Then the signature: nothing an unsigned forgery says is worth a classification.
-            guard let key = keys[body.keyID], key.origin == body.origin else {
-                outcomes.append(.refused(.unknownIssuerKey(keyID: body.keyID, origin: body.origin)))
+            guard let key = keys[entry.body.keyID], key.origin == origin else {
+                outcomes.append(.refused(.unknownIssuerKey(keyID: entry.body.keyID, origin: origin)))
                 continue
             }
             let valid = if let early = checked[index], early.key == key.publicKey { early.valid }
                         else { Self.isValid(entry, by: key.publicKey, memo: signatureMemo) }
             guard valid else {
-                outcomes.append(.refused(.badSignature(origin: body.origin, seq: body.seq)))
+                outcomes.append(.refused(.badSignature(origin: origin, seq: seq)))
                 continue
             }
-            if body.seq <= head.seq {
+            if seq <= head.seq {
                 // Two validly signed entries at one position: keep the proof.
-                if stored != nil, let held = try Self.entry(origin: body.origin, seq: body.seq, db) {
+                if stored != nil, let held = try Self.entry(origin: origin, seq: seq, db) {
                     invalidateTrust()
                     try Self.saveProof(held: held, other: entry, detectedMilliseconds: physicalMilliseconds, db)
-                    flags[body.origin] = min(try flaggedFrom(body.origin) ?? body.seq, body.seq)
+                    flags[origin] = min(try flaggedFrom(origin) ?? seq, seq)
                 }
-                outcomes.append(.refused(.conflict(origin: body.origin, seq: body.seq)))
+                outcomes.append(.refused(.conflict(origin: origin, seq: seq)))
                 continue
             }
-            if try flaggedFrom(body.origin).map({ $0 <= body.seq }) ?? false {
+            if try flaggedFrom(origin).map({ $0 <= seq }) ?? false {
                 // The origin's chain forked; entries after the fork are not exchanged until
                 // operators resolve it.
-                outcomes.append(.refused(.equivocatingOrigin(body.origin)))
+                outcomes.append(.refused(.equivocatingOrigin(origin)))
                 continue
             }
-            guard body.seq == head.seq + 1 else {
-                outcomes.append(.refused(.gap(origin: body.origin, expected: head.seq + 1, got: body.seq)))
+            guard seq == head.seq + 1 else {
+                outcomes.append(.refused(.gap(origin: origin, expected: head.seq + 1, got: seq)))
                 continue
             }
-            guard body.prev == head.id else {
-                outcomes.append(.refused(.wrongPrev(origin: body.origin, seq: body.seq)))
+            guard entry.body.prev == head.id else {
+                outcomes.append(.refused(.wrongPrev(origin: origin, seq: seq)))
                 continue
             }
-            if case let .agreement(agreement) = body.event, let certified = try Self.certifiedProvince(keyID: body.keyID, db),
+            if case let .agreement(agreement) = entry.body.event, let certified = try Self.certifiedProvince(keyID: entry.body.keyID, db),
                certified != agreement.province {
-                outcomes.append(.refused(.agreementOfOtherProvince(origin: body.origin, seq: body.seq, named: agreement.province,
+                outcomes.append(.refused(.agreementOfOtherProvince(origin: origin, seq: seq, named: agreement.province,
                                                                    certified: certified)))
                 continue
             }
             try store(entry, digest: &digest, orphans: &orphans, db: db)
-            heads[body.origin] = (body.seq, entry.id, body.hlc)
-            if body.hlc.wallMilliseconds <= physicalMilliseconds + Self.clockSkewToleratedMilliseconds {
-                clock.withLock { $0.observe(body.hlc, physicalMilliseconds: physicalMilliseconds) }
+            heads[origin] = (seq, entry.id, entry.body.hlc)
+            if entry.body.hlc.wallMilliseconds <= physicalMilliseconds + Self.clockSkewToleratedMilliseconds {
+                clock.withLock { $0.observe(entry.body.hlc, physicalMilliseconds: physicalMilliseconds) }
             }
             outcomes.append(.appended)
         }
