@@ -40,6 +40,12 @@ public struct FrameDecoder: Sendable {
     public var bufferedBytes: Int { buffer.count - start }
 
     public mutating func append(_ bytes: some Sequence<UInt8>) {
+        // Everything received so far was returned: start again at the front, in the same
+        // storage, rather than grow it until the consumed prefix is worth compacting.
+        if start == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            start = 0
+        }
         buffer.append(contentsOf: bytes)
     }
 
