@@ -231,8 +231,8 @@ extension LedgerStore {
                 outcomes.append(.refused(.wrongPrev(origin: origin, seq: seq)))
                 continue
             }
-            if case let .agreement(agreement) = entry.body.event, let certified = try Self.certifiedProvince(keyID: entry.body.keyID, db),
-               certified != agreement.province {
+            if case let .agreement(agreement) = entry.body.event,
+               let certified = try Self.certifiedProvince(keyID: entry.body.keyID, db), certified != agreement.province {
                 outcomes.append(.refused(.agreementOfOtherProvince(origin: origin, seq: seq, named: agreement.province,
                                                                    certified: certified)))
                 continue
