@@ -54,7 +54,8 @@ enum LicenseRow {
     /// Found through the issuing entry's (origin, seq) key; the id's check digits
     /// must match too.
     static func fetch(_ id: LicenseID, in db: Database) throws -> (row: Int64, state: LicenseState)? {
-        try RawStatement(db, byID).first({ $0.bind(id.origin); $0.bind(Int64(id.seq)); $0.bind(id.text) }) { (row: $0.int64(0), state: try decode($0)) }
+        try RawStatement(db, byID)
+            .first({ $0.bind(id.origin); $0.bind(Int64(id.seq)); $0.bind(id.text) }) { (row: $0.int64(0), state: try decode($0)) }
     }
 
     /// The licenses of one holder, with their row numbers, by row.
