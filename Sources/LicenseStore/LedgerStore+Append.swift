@@ -120,7 +120,7 @@ extension LedgerStore {
         // Heads moved only if something was stored; duplicates, common in a mesh, keep the vector.
         if let (vector, generation) = vector {
             // Before the vector: a session that sees the new heads finds their entries here.
-            recentEntries.record(zip(batch.entries, outcomes).lazy.filter { $0.1 == .appended }.map { StoredEntry($0.0) })
+            recentEntries.record(zip(batch.entries, outcomes).lazy.filter { $0.1 == .appended }.map(\.0))
             vectorCache.invalidate(keeping: vector, readAt: generation)
         }
         // Agreements and new equivocation proofs change what recognition decisions read.

@@ -143,12 +143,16 @@ extension LedgerStore {
     /// before that position are left out: the proof explains the difference, and peers
     /// learn it with every new session.
     public func divergentEntries(_ vector: VersionVector, heads: [String: EntryID]) throws(StoreError) -> [Entry] {
-        try run {
+        // Nearly every announced head is one of the newest entries held, and the same one:
+        // answered from memory, with no read of the ledger.
+        let unmatched = heads.filter { origin, id in recentEntries.id(origin: origin, seq: vector[origin]) != id }
+        guard !unmatched.isEmpty else { return [] }
+        return try run {
             try read { db in
-                // The ids first, compared where SQLite holds them: nearly every announced head is
-                // the one held, and then nothing is copied or decoded.
+                // The ids first, compared where SQLite holds them: then nothing is copied or
+                // decoded for a head that is the one held.
                 let heldID = try RawStatement(db, "SELECT id FROM entries WHERE origin = ? AND seq = ?")
-                return try heads.sorted { $0.key < $1.key }.compactMap { origin, id in
+                return try unmatched.sorted { $0.key < $1.key }.compactMap { origin, id in
                     let differs = try heldID.first({ $0.bind(origin); $0.bind(Int64(vector[origin])) }) { row in
                         row.withBlob(0) { !$0.elementsEqual(id.bytes) }
                     }

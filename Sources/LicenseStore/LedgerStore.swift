@@ -336,7 +336,7 @@ public final class LedgerStore: Sendable {
                 // As an append does: the vector that the sessions ask for next, read here.
                 return (results, try Self.versionVector(db), self.vectorCache.generation)
             }
-            recentEntries.record(results.lazy.compactMap { try? $0.get() }.map { StoredEntry($0.entry) })
+            recentEntries.record(results.lazy.compactMap { try? $0.get().entry })
             vectorCache.invalidate(keeping: vector, readAt: generation)
             authoredBatches.withLock { $0 += 1 }
             return results

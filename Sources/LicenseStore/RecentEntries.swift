@@ -15,20 +15,23 @@ import Synchronization
 /// rather than asking again and again.
 ///
 /// The same windows answer whether a batch that arrived is already held, entry for entry:
-/// in a mesh most batches are relayed copies of what another peer delivered first.
+/// in a mesh most batches are relayed copies of what another peer delivered first. And
+/// they answer which entry is held at a head a peer announces, which is nearly always
+/// one of the newest.
 final class RecentEntries: Sendable {
     /// Entries kept per origin: a few pushes' worth.
     static let perOrigin = 64
 
     private struct Window {
         /// Contiguous seqs, oldest first.
-        var entries: [StoredEntry]
-        var last: UInt64 { entries.last?.seq ?? 0 }
+        var entries: [Entry]
+        var last: UInt64 { entries.last?.body.seq ?? 0 }
 
-        mutating func add(_ entry: StoredEntry) {
-            if entry.seq == last + 1 && !entries.isEmpty {
+        mutating func add(_ entry: Entry) {
+            let seq = entry.body.seq
+            if seq == last + 1 && !entries.isEmpty {
                 entries.append(entry)
-            } else if entry.seq > last {
+            } else if seq > last {
                 entries.removeAll(keepingCapacity: true)
                 entries.append(entry)
             } else {
@@ -37,6 +40,12 @@ final class RecentEntries: Sendable {
             // Trimmed in steps, not per entry.
             if entries.count >= 2 * RecentEntries.perOrigin { entries.removeFirst(entries.count - RecentEntries.perOrigin) }
         }
+
+        /// The entry at `seq`, if the window holds it.
+        func entry(at seq: UInt64) -> Entry? {
+            guard let first = entries.first?.body.seq, seq >= first, seq <= last else { return nil }
+            return entries[Int(seq - first)]
+        }
     }
 
     private let windows = Mutex<[String: Window]>([:])
@@ -44,12 +53,12 @@ final class RecentEntries: Sendable {
     /// Records entries just committed, in seq order within each origin. A run that does not
     /// continue its origin's window replaces it unless it is older (another commit's record
     /// overtook this one).
-    func record(_ stored: some Sequence<StoredEntry>) {
+    func record(_ stored: some Sequence<Entry>) {
         windows.withLock { windows in
             for entry in stored {
                 // In place: a copy of the window taken out of the dictionary would make every
                 // append copy its entries.
-                windows[entry.origin, default: Window(entries: [])].add(entry)
+                windows[entry.body.origin, default: Window(entries: [])].add(entry)
             }
         }
     }
@@ -60,12 +69,15 @@ final class RecentEntries: Sendable {
     func holdsAll(_ entries: [Entry]) -> Bool {
         windows.withLock { windows in
             entries.allSatisfy { entry in
-                guard let window = windows[entry.body.origin], let first = window.entries.first,
-                      entry.body.seq >= first.seq, entry.body.seq <= window.last else { return false }
-                let held = window.entries[Int(entry.body.seq - first.seq)]
+                guard let held = windows[entry.body.origin]?.entry(at: entry.body.seq) else { return false }
                 return ByteStrings.equal(held.signature, entry.signature) && ByteStrings.equal(held.bodyBytes, entry.bodyBytes)
             }
         }
+    }
+
+    /// The id of the entry held at `seq` of `origin`, if it is in a window.
+    func id(origin: String, seq: UInt64) -> EntryID? {
+        windows.withLock { $0[origin]?.entry(at: seq)?.id }
     }
 
     /// What `LedgerStore.storedEntries` would read, if the window of `origin` covers
@@ -73,16 +85,16 @@ final class RecentEntries: Sendable {
     /// nothing; nil otherwise.
     func read(origin: String, after: UInt64, limit: Int, bytesMax: Int, through head: UInt64) -> [StoredEntry]? {
         windows.withLock { windows -> [StoredEntry]? in
-            guard limit > 0, let window = windows[origin], let first = window.entries.first,
-                  first.seq - 1 <= after, window.last >= head else { return nil }
+            guard limit > 0, let window = windows[origin], let first = window.entries.first?.body.seq,
+                  first - 1 <= after, window.last >= head else { return nil }
             var out: [StoredEntry] = []
             var total = 0
-            let start = after >= first.seq ? Int(after - first.seq) + 1 : 0
+            let start = after >= first ? Int(after - first) + 1 : 0
             for entry in window.entries.dropFirst(start) {
                 guard out.count < limit else { break }
                 total += entry.bodyBytes.count + entry.signature.count
                 if total > bytesMax && !out.isEmpty { break }
-                out.append(entry)
+                out.append(StoredEntry(entry))
             }
             return out.isEmpty ? nil : out
         }

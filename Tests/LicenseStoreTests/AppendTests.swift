@@ -138,6 +138,30 @@ private typealias F = StoreFixtures
         #expect(try receiver.entries(origin: "gd", after: 0, limit: 10).map(\.id) == [entries[0].id])
     }
 
+    /// The entries a peer's announced heads differ from, whether the held entry is among
+    /// the newest kept in memory (just appended) or only in the ledger (a store reopened).
+    @Test func divergentEntries_areTheHeldEntriesAtHeadsAnnouncedWithAnotherID() async throws {
+        let (_, entries) = try await authoredChain()
+        let path = directory.appendingPathComponent("receiver.sqlite").path
+        var receiver: LedgerStore? = try openReceiver()
+        #expect(try await receiver!.append(entries, physicalMilliseconds: F.now) == [.appended, .appended, .appended])
+        let other = Entry.sign(EntryBody(origin: "gd", seq: 2, prev: entries[0].id, context: VersionVector(["gd": 1]), hlc: .zero,
+                                         keyID: F.signer.keyID, event: F.residencePermit(holder: 9)), with: F.key)
+        let atTwo = VersionVector(["gd": 2])
+        for reopened in [false, true] {
+            if reopened {
+                receiver = nil
+                receiver = try LedgerStore(path: path, identity: LedgerStore.Identity(nodeID: "bj", province: "110000"))
+            }
+            #expect(try receiver!.divergentEntries(atTwo, heads: ["gd": entries[1].id]).isEmpty, "reopened: \(reopened)")
+            #expect(try receiver!.divergentEntries(atTwo, heads: ["gd": other.id]).map(\.id) == [entries[1].id],
+                    "reopened: \(reopened)")
+        }
+        // Once the fork at seq 2 is proven, the proof explains the difference.
+        #expect(try await receiver!.append([other], physicalMilliseconds: F.now) == [.refused(.conflict(origin: "gd", seq: 2))])
+        #expect(try receiver!.divergentEntries(atTwo, heads: ["gd": other.id]).isEmpty)
+    }
+
     /// What a new session sends (the lowest proof per origin) and what the simulator's
     /// checks read (the origins alone), against the full list of proofs.
     @Test func earliestEquivocations_areTheLowestProofOfEachOrigin() async throws {

@@ -8,19 +8,27 @@ private typealias F = StoreFixtures
 /// The newest entries kept in memory for the sessions that push them: served only when
 /// they answer exactly what SQLite would.
 @Suite final class RecentEntriesTests: TemporaryDirectoryTest, @unchecked Sendable {
-    private func stored(_ origin: String, _ seqs: ClosedRange<UInt64>, size: Int = 10) -> [StoredEntry] {
-        seqs.map { StoredEntry(origin: origin, seq: $0, bodyBytes: Array(repeating: UInt8($0 % 251), count: size), signature: [1, 2]) }
+    /// Signed entries at these seqs (not a chain: the windows do not check one).
+    private func stored(_ origin: String, _ seqs: ClosedRange<UInt64>) -> [Entry] {
+        seqs.map { seq in
+            Entry.sign(EntryBody(origin: origin, seq: seq, prev: .zero, context: VersionVector(), hlc: .zero,
+                                 keyID: F.signer.keyID, event: F.residencePermit(holder: Int(seq % 1_000))), with: F.key)
+        }
     }
+
+    private func size(_ entry: Entry) -> Int { entry.bodyBytes.count + entry.signature.count }
 
     @Test func aWindowReachingTheHead_answersFromAnyPointInIt() {
         let recent = RecentEntries()
-        recent.record(stored("gd", 1...10))
-        #expect(recent.read(origin: "gd", after: 3, limit: 4, bytesMax: .max, through: 10)?.map(\.seq) == [4, 5, 6, 7])
+        let entries = stored("gd", 1...10)
+        recent.record(entries)
+        #expect(recent.read(origin: "gd", after: 3, limit: 4, bytesMax: .max, through: 10) == entries[3...6].map(StoredEntry.init))
         #expect(recent.read(origin: "gd", after: 0, limit: 100, bytesMax: .max, through: 10)?.map(\.seq) == Array(1...10))
         // Nothing after the point: SQLite answers, in case the head was read before a commit.
         #expect(recent.read(origin: "gd", after: 10, limit: 100, bytesMax: .max, through: 10) == nil)
-        // Each entry is 12 bytes: the first always, then while the total fits.
-        #expect(recent.read(origin: "gd", after: 0, limit: 100, bytesMax: 30, through: 10)?.map(\.seq) == [1, 2])
+        // The first always, then while the total fits.
+        let threeShort = entries.prefix(3).map(size).reduce(0, +) - 1
+        #expect(recent.read(origin: "gd", after: 0, limit: 100, bytesMax: threeShort, through: 10)?.map(\.seq) == [1, 2])
         #expect(recent.read(origin: "gd", after: 0, limit: 100, bytesMax: 1, through: 10)?.map(\.seq) == [1])
     }
 
@@ -44,6 +52,17 @@ private typealias F = StoreFixtures
         #expect(recent.read(origin: "gd", after: 7, limit: 10, bytesMax: .max, through: 9)?.map(\.seq) == [8, 9])
         recent.record(stored("gd", 5...7))          // a record that was overtaken
         #expect(recent.read(origin: "gd", after: 7, limit: 10, bytesMax: .max, through: 9)?.map(\.seq) == [8, 9])
+    }
+
+    @Test func theIdAtASeq_isTheHeldEntrys_whileItsWindowHoldsIt() {
+        let recent = RecentEntries()
+        let entries = stored("gd", 1...3)
+        recent.record(entries)
+        #expect(recent.id(origin: "gd", seq: 2) == entries[1].id)
+        #expect(recent.id(origin: "gd", seq: 4) == nil)
+        #expect(recent.id(origin: "sh", seq: 1) == nil)
+        recent.record(stored("gd", 1_000...1_000))
+        #expect(recent.id(origin: "gd", seq: 2) == nil)
     }
 
     @Test func aLongRun_keepsOnlyTheNewest() {
