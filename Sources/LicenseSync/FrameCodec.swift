@@ -11,9 +11,13 @@ public enum FrameCodec {
 
     /// The bytes of `frame` on the wire, prefix included.
     public static func encode(_ frame: SyncFrame) -> [UInt8] {
-        let payload = frame.encoded()
-        let length = UInt32(payload.count)
-        return [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + payload
+        frame.encoded(lengthPrefixed: true)
+    }
+
+    /// The 4-byte big-endian prefix of a payload of `count` bytes.
+    static func appendLengthPrefix(_ count: Int, to out: inout [UInt8]) {
+        let length = UInt32(count)
+        out += [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)]
     }
 }
 

@@ -14,11 +14,12 @@ enum FrameWire {
     // MARK: Writing
 
     /// An `entries` frame.
-    static func entries(batch: UInt64, _ entries: [(body: [UInt8], signature: [UInt8])]) -> [UInt8] {
+    static func entries(batch: UInt64, _ entries: [(body: [UInt8], signature: [UInt8])], lengthPrefixed: Bool = false) -> [UInt8] {
         func signedSize(_ entry: (body: [UInt8], signature: [UInt8])) -> Int {
             bytesFieldSize(entry.body) + bytesFieldSize(entry.signature)
         }
-        return batchFrame(entriesField, batch: batch, entries.reduce(0) { $0 + messageFieldSize(signedSize($1)) }) { out in
+        let elementBytes = entries.reduce(0) { $0 + messageFieldSize(signedSize($1)) }
+        return batchFrame(entriesField, batch: batch, elementBytes, lengthPrefixed: lengthPrefixed) { out in
             for entry in entries {
                 appendTag(2, wireType: 2, to: &out)
                 appendVarint(UInt64(signedSize(entry)), to: &out)
@@ -29,11 +30,12 @@ enum FrameWire {
     }
 
     /// An `ack` frame.
-    static func ack(batch: UInt64, _ vector: VersionVector) -> [UInt8] {
+    static func ack(batch: UInt64, _ vector: VersionVector, lengthPrefixed: Bool = false) -> [UInt8] {
         func componentSize(_ component: (origin: String, seq: UInt64)) -> Int {
             bytesFieldSize(component.origin.utf8) + (component.seq == 0 ? 0 : 1 + varintSize(component.seq))
         }
-        return batchFrame(ackField, batch: batch, vector.sorted.reduce(0) { $0 + messageFieldSize(componentSize($1)) }) { out in
+        let elementBytes = vector.sorted.reduce(0) { $0 + messageFieldSize(componentSize($1)) }
+        return batchFrame(ackField, batch: batch, elementBytes, lengthPrefixed: lengthPrefixed) { out in
             for component in vector.sorted {
                 appendTag(2, wireType: 2, to: &out)
                 appendVarint(UInt64(componentSize(component)), to: &out)
@@ -47,12 +49,15 @@ enum FrameWire {
     }
 
     /// A frame of kind `field` whose message is a batch number (field 1) and then
-    /// `elementBytes` of repeated messages (field 2), which `elements` writes.
-    private static func batchFrame(_ field: UInt64, batch: UInt64, _ elementBytes: Int,
+    /// `elementBytes` of repeated messages (field 2), which `elements` writes; after the
+    /// wire's length prefix if `lengthPrefixed`.
+    private static func batchFrame(_ field: UInt64, batch: UInt64, _ elementBytes: Int, lengthPrefixed: Bool,
                                    _ elements: (inout [UInt8]) -> Void) -> [UInt8] {
         let inner = (batch == 0 ? 0 : 1 + varintSize(batch)) + elementBytes
+        let size = messageFieldSize(inner)
         var out: [UInt8] = []
-        out.reserveCapacity(messageFieldSize(inner))
+        out.reserveCapacity((lengthPrefixed ? 4 : 0) + size)
+        if lengthPrefixed { FrameCodec.appendLengthPrefix(size, to: &out) }
         appendTag(field, wireType: 2, to: &out)
         appendVarint(UInt64(inner), to: &out)
         if batch != 0 {

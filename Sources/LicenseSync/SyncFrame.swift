@@ -75,15 +75,30 @@ public enum SyncFrame: Equatable, Sendable {
         }
     }
 
-    func encoded() -> [UInt8] {
+    /// The frame's protobuf bytes; `lengthPrefixed`: after the prefix that frames them on
+    /// the wire (`FrameCodec`), written into the same buffer, so a batch is not copied again.
+    func encoded(lengthPrefixed: Bool = false) -> [UInt8] {
         // The frames of every batch are written by hand (`FrameWire`), byte for byte as the
         // library writes them.
         switch self {
-        case let .entries(batch, entries): return FrameWire.entries(batch: batch, entries.map { ($0.bodyBytes, $0.signature) })
-        case let .entryBytes(batch, entries): return FrameWire.entries(batch: batch, entries.map { ($0.bodyBytes, $0.signature) })
-        case let .ack(batch, vector): return FrameWire.ack(batch: batch, vector)
+        case let .entries(batch, entries):
+            return FrameWire.entries(batch: batch, entries.map { ($0.bodyBytes, $0.signature) }, lengthPrefixed: lengthPrefixed)
+        case let .entryBytes(batch, entries):
+            return FrameWire.entries(batch: batch, entries.map { ($0.bodyBytes, $0.signature) }, lengthPrefixed: lengthPrefixed)
+        case let .ack(batch, vector): return FrameWire.ack(batch: batch, vector, lengthPrefixed: lengthPrefixed)
         default: break
         }
+        let payload = libraryEncoded()
+        guard lengthPrefixed else { return payload }
+        var out: [UInt8] = []
+        out.reserveCapacity(4 + payload.count)
+        FrameCodec.appendLengthPrefix(payload.count, to: &out)
+        out += payload
+        return out
+    }
+
+    /// The other frames, written by the protobuf library.
+    private func libraryEncoded() -> [UInt8] {
         var frame = LXFrame()
         switch self {
         case let .hello(hello):

@@ -93,6 +93,12 @@ struct FrameCodecTests {
         var decoder = FrameDecoder()
         decoder.append(frames.flatMap(FrameCodec.encode))
         for frame in frames { #expect(try decoder.next() == frame) }
+        // On the wire: the payload's length, big-endian, then the payload (written in one buffer
+        // for batches and acknowledgements, appended to the prefix for the rest).
+        for frame in frames {
+            let payload = frame.encoded()
+            #expect(FrameCodec.encode(frame) == [0, 0, UInt8(payload.count >> 8), UInt8(payload.count & 0xff)] + payload, "\(frame.kind)")
+        }
     }
 
     @Test func hello_withBadFields_isMalformed() {
