@@ -229,6 +229,11 @@ static int passCurrentTimeInt64(sqlite3_vfs *v, sqlite3_int64 *out) {
     return REAL_VFS->xCurrentTimeInt64(REAL_VFS, out);
 }
 
+int licensed_sqlite_memory_statistics_off(void) {
+    // Must come before SQLite initializes; afterwards SQLite refuses it (SQLITE_MISUSE).
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int licensed_wal_buffer_register(void) {
     int rc = sqlite3_initialize();
     if (rc != SQLITE_OK) return rc;

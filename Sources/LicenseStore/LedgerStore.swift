@@ -53,6 +53,11 @@ public final class LedgerStore: Sendable {
     /// only the speed differs.
     static let walBufferInstalled: Int32 = licensed_wal_buffer_register()
 
+    /// SQLITE_OK when SQLite's memory statistics were turned off before it initialized
+    /// (docs/STORAGE.md, "No memory statistics"); SQLITE_MISUSE when something else in the
+    /// process had initialized it first, and then only the speed differs.
+    static let memoryStatisticsOff: Int32 = licensed_sqlite_memory_statistics_off()
+
     public struct Identity: Equatable, Sendable {
         public let nodeID: String
         public let province: String
@@ -125,6 +130,7 @@ public final class LedgerStore: Sendable {
         self.signatureMemo = signatureMemo
         self.writeThread = writeThread
         self.entryMemo = entryMemo
+        _ = Self.memoryStatisticsOff
         _ = Self.walBufferInstalled
         var config = Configuration()
         config.readonly = readOnly
