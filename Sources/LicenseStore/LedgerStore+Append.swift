@@ -93,7 +93,7 @@ extension LedgerStore {
         // A small batch (a pushed entry or two) is checked at once: a thread hop would
         // cost more than it saves. A store that writes on its caller's thread checks there too
         // (still on every core).
-        if entries.count <= Self.parallelVerifyChunk || writeThread == .callerThread {
+        if entries.count <= Self.inlineVerifyMax || writeThread == .callerThread {
             return CheckedBatch(entries: entries, checks: Self.signatureChecks(entries, keys: keys, skipping: held, memo: signatureMemo))
         }
         let checks = await withCheckedContinuation { continuation in
@@ -131,8 +131,12 @@ extension LedgerStore {
         return outcomes
     }
 
-    /// Entries verified per parallel chunk; small batches are verified on the caller's thread.
-    static let parallelVerifyChunk = 64
+    /// Batches of at most this many entries are verified on the caller's thread.
+    static let inlineVerifyMax = 64
+    /// Entries per chunk of a larger batch verified on every core. A batch's chunks are
+    /// all done before the next batch's start, so its last chunk can leave a core idle: 32
+    /// kept 1.93 of 2 cores busy through a catch-up where 64 kept 1.91 (docs/BENCHMARKS.md).
+    static let parallelVerifyChunk = 32
 
     /// For each entry, the key its signature was checked against (the key its `key_id`
     /// names, bound to its origin) and the result; nil when no such key was known, or when
@@ -143,7 +147,7 @@ extension LedgerStore {
             guard entry.body.seq > held[entry.body.origin], let key = keys[entry.body.keyID], key.origin == entry.body.origin else { return nil }
             return SignatureCheck(key: key.publicKey, valid: isValid(entry, by: key.publicKey, memo: memo))
         }
-        guard entries.count > parallelVerifyChunk else { return entries.map(check) }
+        guard entries.count > inlineVerifyMax else { return entries.map(check) }
         let chunks = (entries.count + parallelVerifyChunk - 1) / parallelVerifyChunk
         let results = Mutex([[SignatureCheck?]](repeating: [], count: chunks))
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in

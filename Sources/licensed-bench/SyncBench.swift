@@ -134,7 +134,7 @@ enum SyncBench {
 
     /// Entries verified per second on every core, in the chunks a sync append uses.
     static func verifyRate(_ entries: [Entry], keys: [String: PublicKey]) -> Double {
-        let chunk = 64
+        let chunk = 32
         let chunks = (entries.count + chunk - 1) / chunk
         let started = ContinuousClock.now
         let valid = Atomic(0)
