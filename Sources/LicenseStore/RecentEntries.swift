@@ -23,28 +23,33 @@ final class RecentEntries: Sendable {
     static let perOrigin = 64
 
     private struct Window {
-        /// Contiguous seqs, oldest first.
-        var entries: [Entry]
-        var last: UInt64 { entries.last?.body.seq ?? 0 }
+        /// Contiguous seqs, oldest first, as stored (the bytes alone: a decoded body, its
+        /// context and event, would weigh several times as much) ...
+        var entries: [StoredEntry]
+        /// ... and their ids, in the same order.
+        var ids: [EntryID]
+        var last: UInt64 { entries.last?.seq ?? 0 }
 
         mutating func add(_ entry: Entry) {
             let seq = entry.body.seq
-            if seq == last + 1 && !entries.isEmpty {
-                entries.append(entry)
-            } else if seq > last {
+            guard seq > last else { return }
+            if seq != last + 1 {
                 entries.removeAll(keepingCapacity: true)
-                entries.append(entry)
-            } else {
-                return
+                ids.removeAll(keepingCapacity: true)
             }
+            entries.append(StoredEntry(entry))
+            ids.append(entry.id)
             // Trimmed in steps, not per entry.
-            if entries.count >= 2 * RecentEntries.perOrigin { entries.removeFirst(entries.count - RecentEntries.perOrigin) }
+            if entries.count >= 2 * RecentEntries.perOrigin {
+                entries.removeFirst(entries.count - RecentEntries.perOrigin)
+                ids.removeFirst(ids.count - RecentEntries.perOrigin)
+            }
         }
 
-        /// The entry at `seq`, if the window holds it.
-        func entry(at seq: UInt64) -> Entry? {
-            guard let first = entries.first?.body.seq, seq >= first, seq <= last else { return nil }
-            return entries[Int(seq - first)]
+        /// Where `seq` is in the window, if it is there.
+        func index(of seq: UInt64) -> Int? {
+            guard let first = entries.first?.seq, seq >= first, seq <= last else { return nil }
+            return Int(seq - first)
         }
     }
 
@@ -58,7 +63,7 @@ final class RecentEntries: Sendable {
             for entry in stored {
                 // In place: a copy of the window taken out of the dictionary would make every
                 // append copy its entries.
-                windows[entry.body.origin, default: Window(entries: [])].add(entry)
+                windows[entry.body.origin, default: Window(entries: [], ids: [])].add(entry)
             }
         }
     }
@@ -69,7 +74,8 @@ final class RecentEntries: Sendable {
     func holdsAll(_ entries: [Entry]) -> Bool {
         windows.withLock { windows in
             entries.allSatisfy { entry in
-                guard let held = windows[entry.body.origin]?.entry(at: entry.body.seq) else { return false }
+                guard let window = windows[entry.body.origin], let index = window.index(of: entry.body.seq) else { return false }
+                let held = window.entries[index]
                 return ByteStrings.equal(held.signature, entry.signature) && ByteStrings.equal(held.bodyBytes, entry.bodyBytes)
             }
         }
@@ -77,7 +83,7 @@ final class RecentEntries: Sendable {
 
     /// The id of the entry held at `seq` of `origin`, if it is in a window.
     func id(origin: String, seq: UInt64) -> EntryID? {
-        windows.withLock { $0[origin]?.entry(at: seq)?.id }
+        windows.withLock { windows in windows[origin].flatMap { window in window.index(of: seq).map { window.ids[$0] } } }
     }
 
     /// What `LedgerStore.storedEntries` would read, if the window of `origin` covers
@@ -85,7 +91,7 @@ final class RecentEntries: Sendable {
     /// nothing; nil otherwise.
     func read(origin: String, after: UInt64, limit: Int, bytesMax: Int, through head: UInt64) -> [StoredEntry]? {
         windows.withLock { windows -> [StoredEntry]? in
-            guard limit > 0, let window = windows[origin], let first = window.entries.first?.body.seq,
+            guard limit > 0, let window = windows[origin], let first = window.entries.first?.seq,
                   first - 1 <= after, window.last >= head else { return nil }
             var out: [StoredEntry] = []
             var total = 0
@@ -94,7 +100,7 @@ final class RecentEntries: Sendable {
                 guard out.count < limit else { break }
                 total += entry.bodyBytes.count + entry.signature.count
                 if total > bytesMax && !out.isEmpty { break }
-                out.append(StoredEntry(entry))
+                out.append(entry)
             }
             return out.isEmpty ? nil : out
         }
