@@ -108,25 +108,29 @@ extension Simulation {
                 case let .readEntries(origin, after, limit, bytesMax):
                     pending.append(.entriesRead(origin: origin, try store.storedEntries(origin: origin, after: after, limit: limit,
                                                                                          bytesMax: bytesMax)))
-                case let .append(batch, entries):
-                    let outcomes = try await store.append(entries, physicalMilliseconds: clock(of: nodes[node]))
-                    for (entry, outcome) in zip(entries, outcomes) {
-                        switch outcome {
-                        case .appended:
-                            summary.entriesAppended += 1
-                            checkSigned(entry, at: nodes[node])
-                        case .duplicate: break
-                        case .refused: summary.entriesRefused += 1
+                case let .append(batches):
+                    // One at a time: a batch that arrives here is appended before the next
+                    // is delivered, so none waits to be grouped with another.
+                    for batch in batches {
+                        let outcomes = try await store.append(batch.entries, physicalMilliseconds: clock(of: nodes[node]))
+                        for (entry, outcome) in zip(batch.entries, outcomes) {
+                            switch outcome {
+                            case .appended:
+                                summary.entriesAppended += 1
+                                checkSigned(entry, at: nodes[node])
+                            case .duplicate: break
+                            case .refused: summary.entriesRefused += 1
+                            }
                         }
+                        var told = Set<String>()
+                        for case let .refused(.conflict(origin, seq)) in outcomes where told.insert(origin).inserted {
+                            if let proof = try store.equivocation(origin: origin, seq: seq) { proofs.append(proof.entries) }
+                        }
+                        let vector = try store.versionVector()
+                        checkMonotone(nodes[node], twin: store === nodes[node].twin, vector)
+                        changed = changed || outcomes.contains(.appended)
+                        pending.append(.appended(batch: batch.number, AppendMapping.result(outcomes, vector: vector)))
                     }
-                    var told = Set<String>()
-                    for case let .refused(.conflict(origin, seq)) in outcomes where told.insert(origin).inserted {
-                        if let proof = try store.equivocation(origin: origin, seq: seq) { proofs.append(proof.entries) }
-                    }
-                    let vector = try store.versionVector()
-                    checkMonotone(nodes[node], twin: store === nodes[node].twin, vector)
-                    changed = changed || outcomes.contains(.appended)
-                    pending.append(.appended(batch: batch, AppendMapping.result(outcomes, vector: vector)))
                 case let .compareHeads(vector, heads):
                     pending.append(.headsCompared(divergent: try store.divergentEntries(vector, heads: heads)))
                 case let .checkEvidence(entries):

@@ -26,6 +26,24 @@ public enum AppendRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// signing key for.
     case agreementOfOtherProvince(origin: String, seq: UInt64, named: String, certified: String)
 
+    /// True when the entry is false or misplaced: the peer that sent it is at fault. The
+    /// others (an unknown key, an equivocating origin's entries) may be relayed in good faith.
+    public var blamesSender: Bool {
+        switch self {
+        case .badSignature, .gap, .wrongPrev, .agreementOfOtherProvince: true
+        case .unknownIssuerKey, .conflict, .equivocatingOrigin: false
+        }
+    }
+
+    /// The origin of the entry refused.
+    public var origin: String {
+        switch self {
+        case let .unknownIssuerKey(_, origin), let .badSignature(origin, _), let .gap(origin, _, _), let .wrongPrev(origin, _),
+             let .conflict(origin, _), let .equivocatingOrigin(origin), let .agreementOfOtherProvince(origin, _, _, _):
+            origin
+        }
+    }
+
     public var code: String {
         switch self {
         case .unknownIssuerKey: "unknown_issuer_key"
@@ -107,25 +125,42 @@ extension LedgerStore {
     /// origin then; one checked under another key is checked again.
     public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
         if let duplicates = heldAlready(batch.entries) { return duplicates }
+        return try await append([batch], physicalMilliseconds: physicalMilliseconds)[0]
+    }
+
+    /// Appends checked batches in order, in one transaction, and returns each one's
+    /// outcomes. A transaction of several batches writes each page of a random index (the
+    /// holders') once for all of them. A batch with an entry that blames its sender ends the
+    /// run: the batches after it are not appended and get no outcomes, as if they had not
+    /// arrived, so a peer that sent a bad batch gets nothing stored behind it.
+    public func append(_ batches: [CheckedBatch], physicalMilliseconds: UInt64) async throws(StoreError) -> [[AppendOutcome]] {
         let (outcomes, vector) = try await runAsync {
             try await write { db in
-                let outcomes = try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: try self.issuerKeys(db),
-                                                            physicalMilliseconds: physicalMilliseconds, db: db)
+                let keys = try self.issuerKeys(db)
+                var outcomes: [[AppendOutcome]] = []
+                for batch in batches {
+                    outcomes.append(try self.appendInTransaction(batch.entries, signatureValid: batch.checks, keys: keys,
+                                                                 physicalMilliseconds: physicalMilliseconds, db: db))
+                    if outcomes[outcomes.count - 1].contains(where: { if case let .refused(why) = $0 { why.blamesSender } else { false } }) {
+                        break
+                    }
+                }
                 // Every session asks for the vector after an append: read it here, in the
                 // same transaction, rather than in a read transaction of its own after.
-                let vector = outcomes.contains(.appended) ? (try Self.versionVector(db), self.vectorCache.generation) : nil
-                return (outcomes, vector)
+                let stored = outcomes.contains { $0.contains(.appended) }
+                return (outcomes, stored ? (try Self.versionVector(db), self.vectorCache.generation) : nil)
             }
         }
+        let entries = batches.prefix(outcomes.count).lazy.flatMap(\.entries)
         // Heads moved only if something was stored; duplicates, common in a mesh, keep the vector.
         if let (vector, generation) = vector {
             // Before the vector: a session that sees the new heads finds their entries here.
-            recentEntries.record(zip(batch.entries, outcomes).lazy.filter { $0.1 == .appended }.map(\.0))
+            recentEntries.record(zip(entries, outcomes.joined()).lazy.filter { $0.1 == .appended }.map(\.0))
             vectorCache.invalidate(keeping: vector, readAt: generation)
         }
         // Agreements and new equivocation proofs change what recognition decisions read.
-        if batch.entries.contains(where: { !$0.body.event.isLicenseEvent })
-            || outcomes.contains(where: { if case .refused(.conflict) = $0 { true } else { false } }) {
+        if entries.contains(where: { !$0.body.event.isLicenseEvent })
+            || outcomes.joined().contains(where: { if case .refused(.conflict) = $0 { true } else { false } }) {
             invalidateTrust()
         }
         return outcomes

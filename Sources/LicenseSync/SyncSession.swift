@@ -63,6 +63,17 @@ public struct SyncSession: Sendable {
         case close
     }
 
+    /// A batch of entries from the peer, by the number it came with.
+    public struct Batch: Sendable, Equatable {
+        public var number: UInt64
+        public var entries: [Entry]
+
+        public init(number: UInt64, entries: [Entry]) {
+            self.number = number
+            self.entries = entries
+        }
+    }
+
     public enum AppendResult: Sendable, Equatable {
         case stored(vector: VersionVector)
         /// Entries of an origin that equivocated were not stored (the proof was kept);
@@ -84,8 +95,11 @@ public struct SyncSession: Sendable {
         /// Read up to `limit` entries of `origin` with seq > `after`, at most `bytesMax`
         /// bytes of body and signature (always at least one entry), and report them.
         case readEntries(origin: String, after: UInt64, limit: Int, bytesMax: Int)
-        /// Verify and append these entries, then report `appended(batch:)`.
-        case append(batch: UInt64, [Entry])
+        /// Verify and append these batches' entries, in order and in one transaction, then
+        /// report `appended(batch:)` for each batch, in order. Batches that waited behind an
+        /// append go together (`appendGroupMax`): a commit writes each random index page
+        /// once for all of them (docs/DECISIONS.md 55).
+        case append([Batch])
         /// A batch is waiting behind the one being appended: its signatures may be checked
         /// now, in parallel, for the `append` of the same batch that follows. A driver may
         /// ignore this.
@@ -134,10 +148,15 @@ public struct SyncSession: Sendable {
     private var lastServedOrigin = ""
     private var inFlight: [UInt64: (origin: String, lastSeq: UInt64)] = [:]
     private var nextBatch: UInt64 = 1
-    /// The batch being appended, if any.
-    private var appendingBatch: UInt64?
-    private var appending: Bool { appendingBatch != nil }
-    private var appendQueue: [(batch: UInt64, entries: [Entry])] = []
+    /// The batches being appended, in order; each leaves when its append is reported.
+    private var appendingBatches: [UInt64] = []
+    private var appending: Bool { !appendingBatches.isEmpty }
+    private var appendQueue: [Batch] = []
+
+    /// At most this many waiting batches are appended together: half the batches this node
+    /// lets the peer have unacknowledged, so the other half can arrive and be verified on the
+    /// other cores while their transaction commits.
+    public var appendGroupMax: Int { max(1, Int(configuration.batchesInFlightMax) / 2) }
 
     public init(role: Role, configuration: Configuration) {
         self.role = role
@@ -329,13 +348,13 @@ public struct SyncSession: Sendable {
         guard entries.count <= Int(configuration.batchEntriesMax) else {
             return fail(.batchTooLarge(entries: entries.count, limit: Int(configuration.batchEntriesMax)))
         }
-        guard appendQueue.count + (appending ? 1 : 0) < Int(configuration.batchesInFlightMax) else {
+        guard appendQueue.count + appendingBatches.count < Int(configuration.batchesInFlightMax) else {
             return fail(.tooManyBatchesInFlight(limit: Int(configuration.batchesInFlightMax)))
         }
         guard let first = entries.first, let last = entries.last else { return fail(.malformedFrame("empty batch")) }
         // Batch numbers name a batch until it is acknowledged: a reused one would mix up
         // which entries an acknowledgement (and a signature check) is for.
-        guard appendingBatch != batch, !appendQueue.contains(where: { $0.batch == batch }) else {
+        guard !appendingBatches.contains(batch), !appendQueue.contains(where: { $0.number == batch }) else {
             return fail(.malformedFrame("batch \(batch) is already waiting to be appended"))
         }
         for (index, entry) in entries.enumerated()
@@ -346,25 +365,26 @@ public struct SyncSession: Sendable {
         if last.body.seq > peerVector[first.body.origin] { peerVector[first.body.origin] = last.body.seq }
         if last.body.seq > sentUpTo[first.body.origin] { sentUpTo[first.body.origin] = last.body.seq }
         if appending {
-            appendQueue.append((batch, entries))
+            appendQueue.append(Batch(number: batch, entries: entries))
             return [.checkSignatures(batch: batch, entries)]
         }
-        appendingBatch = batch
-        return [.append(batch: batch, entries)]
+        appendingBatches = [batch]
+        return [.append([Batch(number: batch, entries: entries)])]
     }
 
     private mutating func appended(batch: UInt64, _ result: AppendResult) -> [Action] {
-        appendingBatch = nil
+        appendingBatches.removeAll { $0 == batch }
         switch result {
         case let .refused(code, detail):
             return fail(.refusedEntry(code: code, detail: detail))
         case let .stored(vector), let .heldBack(_, vector):
             localVector = localVector.merging(vector)
             var actions: [Action] = [.send(.ack(batch: batch, vector))]
-            if !appendQueue.isEmpty {
-                let next = appendQueue.removeFirst()
-                appendingBatch = next.batch
-                actions.append(.append(batch: next.batch, next.entries))
+            if !appending, !appendQueue.isEmpty {
+                let group = Array(appendQueue.prefix(appendGroupMax))
+                appendQueue.removeFirst(group.count)
+                appendingBatches = group.map(\.number)
+                actions.append(.append(group))
             }
             return actions + pump()
         }

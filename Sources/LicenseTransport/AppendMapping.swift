@@ -12,12 +12,8 @@ public enum AppendMapping {
         var heldBack: String?
         for outcome in outcomes {
             guard case let .refused(refusal) = outcome else { continue }
-            switch refusal {
-            case let .conflict(origin, _), let .equivocatingOrigin(origin), let .unknownIssuerKey(_, origin):
-                heldBack = origin
-            case .badSignature, .gap, .wrongPrev, .agreementOfOtherProvince:
-                return .refused(code: refusal.code, detail: refusal.description)
-            }
+            if refusal.blamesSender { return .refused(code: refusal.code, detail: refusal.description) }
+            heldBack = refusal.origin
         }
         if let heldBack { return .heldBack(origin: heldBack, vector: vector) }
         return .stored(vector: vector)

@@ -257,31 +257,46 @@ struct GossipConnection {
                                 pending += session.handle(.evidenceChecked(try await checkEvidence(entries)))
                             case let .checkSignatures(batch, entries):
                                 checking[batch] = Task { try await store.checkSignatures(entries) }
-                            case let .append(batch, entries):
+                            case let .append(batches):
                                 // The append runs beside the loop, which meanwhile reads the
                                 // next batches and checks their signatures: verification of
-                                // one batch overlaps the transaction of the one before.
-                                let early = checking.removeValue(forKey: batch)
+                                // one batch overlaps the transaction of the ones before.
+                                let early = batches.map { checking.removeValue(forKey: $0.number) }
                                 group.addTask {
-                                    let outcome: Result<SyncSession.AppendResult, any Error>
+                                    let outcome: Result<[SyncSession.AppendResult], any Error>
                                     let started = ContinuousClock.now
                                     let keysGeneration = store.issuerKeysGeneration
                                     do {
-                                        let checked = if let early { try await early.value } else { try await store.checkSignatures(entries) }
+                                        var checked: [LedgerStore.CheckedBatch] = []
+                                        for (batch, early) in zip(batches, early) {
+                                            let check = if let early { try await early.value } else { try await store.checkSignatures(batch.entries) }
+                                            checked.append(check)
+                                        }
                                         outcome = .success(try await append(checked))
                                     } catch {
                                         outcome = .failure(error)
                                     }
                                     let took = started.duration(to: .now).seconds
                                     switch outcome {
-                                    case .success(.stored), .success(.heldBack):
-                                        board.report(.appended(entries: entries.count, seconds: took))
-                                    case let .success(.refused(code, _)):
-                                        board.report(.refused(reason: code))
-                                    case .failure:
-                                        break
+                                    case let .success(results):
+                                        var appended = 0
+                                        for (batch, result) in zip(batches, results) {
+                                            switch result {
+                                            case .stored, .heldBack: appended += batch.entries.count
+                                            case let .refused(code, _): board.report(.refused(reason: code))
+                                            }
+                                        }
+                                        if appended > 0 { board.report(.appended(entries: appended, seconds: took)) }
+                                        // A batch after a refused one was not appended: the
+                                        // session ends at the refusal.
+                                        for (batch, result) in zip(batches, results) {
+                                            await inputs.send(.appended(batch: batch.number, .success(result), entries: batch.entries.count,
+                                                                        keysGeneration: keysGeneration))
+                                        }
+                                    case let .failure(error):
+                                        await inputs.send(.appended(batch: batches[0].number, .failure(error), entries: 0,
+                                                                    keysGeneration: keysGeneration))
                                     }
-                                    await inputs.send(.appended(batch: batch, outcome, entries: entries.count, keysGeneration: keysGeneration))
                                 }
                             case let .established(peer):
                                 logger[metadataKey: "peer.id"] = "\(peer.nodeID)"
@@ -410,29 +425,32 @@ struct GossipConnection {
         return AppendMapping.result(outcome)
     }
 
-    /// Appends a received batch; a refusal of any entry refuses the batch (nothing of the
-    /// refused entry is stored; entries before it in the batch are valid and kept).
-    private func append(_ batch: LedgerStore.CheckedBatch) async throws -> SyncSession.AppendResult {
-        let outcomes = try await store.append(batch, physicalMilliseconds: clock())
+    /// Appends received batches in one transaction, and says what each session is told
+    /// about each; a refusal of any entry refuses its batch (nothing of the refused entry is
+    /// stored; entries before it are valid and kept) and ends the run there.
+    private func append(_ batches: [LedgerStore.CheckedBatch]) async throws -> [SyncSession.AppendResult] {
+        let outcomes = try await store.append(batches, physicalMilliseconds: clock())
         let vector = try store.versionVector()
-        let result = AppendMapping.result(outcomes, vector: vector)
-        switch result {
-        case .stored:
-            break
-        case let .heldBack(origin, _):
-            // A conflict found here is a new proof: every peer must hear of it (the first
-            // per origin in this batch is enough to flag it from there on).
-            var told: Set<String> = []
-            for case let .refused(.conflict(origin, seq)) in outcomes where told.insert(origin).inserted {
-                logger.error("equivocation: origin signed two entries at one seq; proof kept, origin held back",
-                             metadata: ["entry.origin": "\(origin)", "entry.seq": "\(seq)"])
-                if let proof = try store.equivocation(origin: origin, seq: seq) { hub.publishEquivocation(proof.entries) }
+        let results = outcomes.map { AppendMapping.result($0, vector: vector) }
+        for (outcomes, result) in zip(outcomes, results) {
+            switch result {
+            case .stored:
+                break
+            case let .heldBack(origin, _):
+                // A conflict found here is a new proof: every peer must hear of it (the first
+                // per origin in this batch is enough to flag it from there on).
+                var told: Set<String> = []
+                for case let .refused(.conflict(origin, seq)) in outcomes where told.insert(origin).inserted {
+                    logger.error("equivocation: origin signed two entries at one seq; proof kept, origin held back",
+                                 metadata: ["entry.origin": "\(origin)", "entry.seq": "\(seq)"])
+                    if let proof = try store.equivocation(origin: origin, seq: seq) { hub.publishEquivocation(proof.entries) }
+                }
+                if told.isEmpty { logger.debug("entries held back", metadata: ["entry.origin": "\(origin)"]) }
+            case let .refused(code, detail):
+                logger.warning("refused entry", metadata: ["reason": "\(code)", "detail": "\(detail)"])
             }
-            if told.isEmpty { logger.debug("entries held back", metadata: ["entry.origin": "\(origin)"]) }
-        case let .refused(code, detail):
-            logger.warning("refused entry", metadata: ["reason": "\(code)", "detail": "\(detail)"])
         }
         hub.publish(vector)
-        return result
+        return results
     }
 }

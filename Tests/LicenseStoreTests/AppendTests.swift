@@ -95,6 +95,51 @@ private typealias F = StoreFixtures
         #expect(try receiver.entryCount() == 0)
     }
 
+    /// Batches a session appends together: one transaction, each batch's outcomes apart,
+    /// and the same ledger as appending them one by one.
+    @Test func severalBatches_appendTogether_withTheirOwnOutcomes() async throws {
+        let (author, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        let batches = [try await receiver.checkSignatures([entries[0], entries[1]]),
+                       try await receiver.checkSignatures([entries[0]]),
+                       try await receiver.checkSignatures([entries[2]])]
+        let outcomes = try await receiver.append(batches, physicalMilliseconds: F.now)
+        #expect(outcomes == [[.appended, .appended], [.duplicate], [.appended]])
+        #expect(try receiver.versionVector() == VersionVector(["gd": 3]))
+        #expect(try receiver.ledgerDigest() == author.ledgerDigest())
+        #expect(try receiver.stateDigest() == author.stateDigest())
+        #expect(try LedgerVerifier.verify(receiver).isValid)
+    }
+
+    /// A batch that blames its sender ends the run: what it holds before the bad entry is
+    /// kept, and nothing of the batches after it is stored, even a valid entry of another
+    /// origin. An entry its sender cannot be blamed for does not end it.
+    @Test func severalBatches_aBadOneEndsTheRun() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        let sh = try trustSh(receiver)
+        func first(_ signer: IssuerSigner, holder: Int) -> Entry {
+            Entry.sign(EntryBody(origin: signer.origin, seq: 1, prev: .zero, context: VersionVector(),
+                                 hlc: HybridTimestamp(wallMilliseconds: F.now, logical: 0), keyID: signer.keyID,
+                                 event: F.residencePermit(holder: holder)), with: signer.key)
+        }
+        let shIssue = first(sh, holder: 5)
+        // An origin whose key the receiver does not know: held back, not the sender's fault.
+        let unknown = first(IssuerSigner(origin: "xj", key: try SigningKey(seed: Array(repeating: 4, count: 32))), holder: 6)
+        var signature = entries[1].signature
+        signature[10] ^= 0x01
+        let forged = try Entry(bodyBytes: entries[1].bodyBytes, signature: signature)
+        let outcomes = try await receiver.append([try await receiver.checkSignatures([unknown]),
+                                                  try await receiver.checkSignatures([entries[0], forged]),
+                                                  try await receiver.checkSignatures([shIssue])],
+                                                 physicalMilliseconds: F.now)
+        #expect(outcomes == [[.refused(.unknownIssuerKey(keyID: unknown.body.keyID, origin: "xj"))],
+                             [.appended, .refused(.badSignature(origin: "gd", seq: 2))]])
+        #expect(try receiver.versionVector() == VersionVector(["gd": 1]))
+        #expect(try receiver.entryCount() == 1)
+        #expect(try receiver.licenses(holder: F.holderRef(5)).isEmpty)
+    }
+
     @Test func append_unknownIssuerKey_isRefused() async throws {
         let (_, entries) = try await authoredChain()
         let path = directory.appendingPathComponent("stranger.sqlite").path

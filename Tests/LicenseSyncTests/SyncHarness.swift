@@ -108,10 +108,15 @@ struct SyncHarness {
                 case let .readEntries(origin, after, limit, bytesMax):
                     let entries = try node.store.storedEntries(origin: origin, after: after, limit: limit, bytesMax: bytesMax)
                     queue.append((side, .entriesRead(origin: origin, entries)))
-                case let .append(batch, entries):
-                    let outcomes = try await node.store.append(entries, physicalMilliseconds: TestNode.now)
-                    let result = AppendMapping.result(outcomes, vector: try node.store.versionVector())
-                    queue.append((side, .appended(batch: batch, result)))
+                case let .append(batches):
+                    // As the daemon does: the batches' signatures first, then one transaction.
+                    var checked: [LedgerStore.CheckedBatch] = []
+                    for batch in batches { checked.append(try await node.store.checkSignatures(batch.entries)) }
+                    let outcomes = try await node.store.append(checked, physicalMilliseconds: TestNode.now)
+                    let vector = try node.store.versionVector()
+                    for (batch, outcomes) in zip(batches, outcomes) {
+                        queue.append((side, .appended(batch: batch.number, AppendMapping.result(outcomes, vector: vector))))
+                    }
                 case let .compareHeads(vector, heads):
                     queue.append((side, .headsCompared(divergent: try node.store.divergentEntries(vector, heads: heads))))
                 case let .checkEvidence(entries):

@@ -126,9 +126,57 @@ import Testing
         var big = a
         _ = big.handle(.received(.entries(batch: 1, [first, second]), nowMilliseconds: 0))
         #expect(big.closedBecause == .batchTooLarge(entries: 2, limit: 1))
-        #expect(a.handle(.received(.entries(batch: 1, [first]), nowMilliseconds: 0)) == [.append(batch: 1, [first])])
+        #expect(a.handle(.received(.entries(batch: 1, [first]), nowMilliseconds: 0)) == [.append([.init(number: 1, entries: [first])])])
         _ = a.handle(.received(.entries(batch: 2, [second]), nowMilliseconds: 0))
         #expect(a.closedBecause == .tooManyBatchesInFlight(limit: 1))
+    }
+
+    /// Batches that arrive while one is appended have their signatures checked at once,
+    /// and are then appended together, at most half the window at a time; each is
+    /// acknowledged, in order, once its append is reported.
+    @Test func batchesWaitingBehindAnAppend_areAppendedTogether_halfTheWindowAtATime() throws {
+        var configuration = SyncSession.Configuration(nodeID: "sh", province: "310000")
+        configuration.batchesInFlightMax = 8
+        var a = SyncSession(role: .acceptor, configuration: configuration)
+        #expect(a.appendGroupMax == 4)
+        _ = a.handle(.connected(vector: VersionVector(), nowMilliseconds: 0))
+        _ = a.handle(.received(.hello(.init(nodeID: "gd", province: "440000", batchEntriesMax: 8, batchesInFlightMax: 8)),
+                               nowMilliseconds: 0))
+        _ = a.handle(.received(.vector(VersionVector()), nowMilliseconds: 0))
+        let key = try SigningKey(seed: Array(0...31))
+        let signer = IssuerSigner(origin: "gd", key: key)
+        let id = try ResidentID("11010519491231002X", today: CivilDate(year: 2026, month: 1, day: 1)!)
+        var entries: [Entry] = []
+        for seq in UInt64(1)...7 {
+            let body = EntryBody(origin: "gd", seq: seq, prev: entries.last?.id ?? .zero, context: VersionVector(["gd": seq - 1]),
+                                 hlc: .zero, keyID: signer.keyID,
+                                 event: .issue(.init(licenseType: "residence_permit", province: "440000",
+                                                     holderRef: HolderRef(id: id, key: try HolderKey(bytes: Array(64...95))),
+                                                     holderMasked: id.masked, attributes: [:],
+                                                     validFrom: CivilDate(year: 2026, month: 1, day: 1)!, validUntil: nil)))
+            entries.append(Entry.sign(body, with: key))
+        }
+        func batch(_ number: UInt64) -> SyncSession.Batch { .init(number: number, entries: [entries[Int(number) - 1]]) }
+        #expect(a.handle(.received(.entries(batch: 1, batch(1).entries), nowMilliseconds: 0)) == [.append([batch(1)])])
+        for number in UInt64(2)...7 {
+            #expect(a.handle(.received(.entries(batch: number, batch(number).entries), nowMilliseconds: 0))
+                    == [.checkSignatures(batch: number, batch(number).entries)])
+        }
+        func vector(_ seq: UInt64) -> VersionVector { VersionVector(["gd": seq]) }
+        #expect(a.handle(.appended(batch: 1, .stored(vector: vector(1))))
+                == [.send(.ack(batch: 1, vector(1))), .append([batch(2), batch(3), batch(4), batch(5)])])
+        for number in UInt64(2)...4 {
+            #expect(a.handle(.appended(batch: number, .stored(vector: vector(5)))) == [.send(.ack(batch: number, vector(5)))])
+        }
+        #expect(a.handle(.appended(batch: 5, .stored(vector: vector(5))))
+                == [.send(.ack(batch: 5, vector(5))), .append([batch(6), batch(7)])])
+        // Two batches are being appended: six more fit the window, and the seventh does not.
+        for number in UInt64(8)...13 {
+            #expect(a.handle(.received(.entries(batch: number, [entries[6]]), nowMilliseconds: 0))
+                    == [.checkSignatures(batch: number, [entries[6]])])
+        }
+        _ = a.handle(.received(.entries(batch: 14, [entries[6]]), nowMilliseconds: 0))
+        #expect(a.closedBecause == .tooManyBatchesInFlight(limit: 8))
     }
 
     /// A session that has seen the peer's Hello, with `vector` as what it holds.
@@ -152,7 +200,7 @@ import Testing
                                                  holderMasked: id.masked, attributes: [:],
                                                  validFrom: CivilDate(year: 2026, month: 1, day: 1)!, validUntil: nil)))
         let entry = Entry.sign(body, with: key)
-        #expect(a.handle(.received(.entries(batch: 7, [entry]), nowMilliseconds: 0)) == [.append(batch: 7, [entry])])
+        #expect(a.handle(.received(.entries(batch: 7, [entry]), nowMilliseconds: 0)) == [.append([.init(number: 7, entries: [entry])])])
         _ = a.handle(.received(.entries(batch: 7, [entry]), nowMilliseconds: 0))
         #expect(a.closedBecause == .malformedFrame("batch 7 is already waiting to be appended"))
     }
