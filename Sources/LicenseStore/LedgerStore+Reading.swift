@@ -102,16 +102,17 @@ extension LedgerStore {
             try read { db in
                 var total = 0
                 var out: [StoredEntry] = []
-                let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+                out.reserveCapacity(limit)
+                // Blobs straight into the arrays a frame is written from: no `Data` between.
+                _ = try RawStatement(db, """
                     SELECT seq, body, signature FROM entries WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?
-                    """), arguments: [origin, Int64(after), limit])
-                while let row = try rows.next() {
-                    let body: Data = row[1], signature: Data = row[2]
-                    total += body.count + signature.count
-                    if total > bytesMax && !out.isEmpty { break }
-                    out.append(StoredEntry(origin: origin, seq: UInt64(row[0] as Int64), bodyBytes: [UInt8](body),
-                                           signature: [UInt8](signature)))
-                }
+                    """).forEach({ $0.bind(origin); $0.bind(Int64(after)); $0.bind(Int64(limit)) }) { row in
+                        let body = row.bytes(1), signature = row.bytes(2)
+                        total += body.count + signature.count
+                        if total > bytesMax && !out.isEmpty { return false }
+                        out.append(StoredEntry(origin: origin, seq: UInt64(row.int64(0)), bodyBytes: body, signature: signature))
+                        return true
+                    }
                 return out
             }
         }
