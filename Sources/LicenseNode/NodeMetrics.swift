@@ -24,7 +24,7 @@ public final class NodeMetrics: Sendable {
         receivedEntries = registry.makeCounter(descriptor: Self.named("sync_entries_received", "total",
                                                              "Entries received from peers, checked and appended (or found held)"))
         appendLatency = registry.makeDurationHistogram(
-            descriptor: Self.named("sync_batch_append", "seconds", "Time to verify and durably append one received batch"),
+            descriptor: Self.named("sync_batch_append", "seconds", "Time to verify and durably append one received batch, or the batches appended together with it"),
             buckets: [.milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)])
         var decisions: [RecognitionDecision: Counter] = [:]
