@@ -124,8 +124,7 @@ extension LedgerStore {
     /// again, so a signature counts only under the key the ledger binds to the entry's
     /// origin then; one checked under another key is checked again.
     public func append(_ batch: CheckedBatch, physicalMilliseconds: UInt64) async throws(StoreError) -> [AppendOutcome] {
-        if let duplicates = heldAlready(batch.entries) { return duplicates }
-        return try await append([batch], physicalMilliseconds: physicalMilliseconds)[0]
+        try await append([batch], physicalMilliseconds: physicalMilliseconds)[0]
     }
 
     /// Appends checked batches in order, in one transaction, and returns each one's
@@ -134,6 +133,8 @@ extension LedgerStore {
     /// run: the batches after it are not appended and get no outcomes, as if they had not
     /// arrived, so a peer that sent a bad batch gets nothing stored behind it.
     public func append(_ batches: [CheckedBatch], physicalMilliseconds: UInt64) async throws(StoreError) -> [[AppendOutcome]] {
+        let duplicates = batches.compactMap { heldAlready($0.entries) }
+        if duplicates.count == batches.count { return duplicates }
         let (outcomes, vector) = try await runAsync {
             try await write { db in
                 let keys = try self.issuerKeys(db)

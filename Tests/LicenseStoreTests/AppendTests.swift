@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LicenseCore
 @testable import LicenseStore
 import Testing
@@ -109,6 +110,22 @@ private typealias F = StoreFixtures
         #expect(try receiver.ledgerDigest() == author.ledgerDigest())
         #expect(try receiver.stateDigest() == author.stateDigest())
         #expect(try LedgerVerifier.verify(receiver).isValid)
+    }
+
+    /// Batches every entry of which is among the newest held (a relayed copy) are answered
+    /// from memory: no write transaction, so a writer holding the database up does not
+    /// delay them.
+    @Test func batchesHeldAlready_areAnsweredWithoutAWriteTransaction() async throws {
+        let (_, entries) = try await authoredChain()
+        let receiver = try openReceiver()
+        _ = try await receiver.append(entries, physicalMilliseconds: F.now)
+        var holding = Configuration()
+        holding.allowsUnsafeTransactions = true
+        let blocker = try DatabaseQueue(path: directory.appendingPathComponent("receiver.sqlite").path, configuration: holding)
+        try await blocker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+        let batches = [try await receiver.checkSignatures([entries[0], entries[1]]), try await receiver.checkSignatures([entries[2]])]
+        #expect(try await receiver.append(batches, physicalMilliseconds: F.now) == [[.duplicate, .duplicate], [.duplicate]])
+        try await blocker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
     }
 
     /// A batch that blames its sender ends the run: what it holds before the bad entry is
