@@ -294,7 +294,8 @@ public final class Simulation {
         let identity = LedgerStore.Identity(nodeID: node.id, province: node.province)
         let store = try LedgerStore(path: file, identity: identity, physicalMilliseconds: clock(of: node),
                                     mergeRule: config.brokenMergeRule ? .arrivalOrder : .causal, signatureMemo: signatures,
-                                    writeThread: .callerThread, entryMemo: decodedEntries)
+                                    writeThread: .callerThread, entryMemo: decodedEntries,
+                                    walCheckpointPages: LedgerStore.smallWALCheckpointPages)
         for (keyID, key) in keys.sorted(by: { $0.key < $1.key }) {
             try store.registerIssuerKey(keyID: keyID, origin: key.origin, publicKey: key.key)
         }

@@ -44,8 +44,13 @@ public final class LedgerStore: Sendable {
     /// Page cache of the writer connection and of each reader connection.
     static let writerCacheKibibytes = 64 * 1024
     static let readerCacheKibibytes = 8 * 1024
-    /// WAL size (in 4 KiB pages) that triggers a checkpoint.
-    static let walCheckpointPages = 8192
+    /// WAL size (in 4 KiB pages) that triggers a checkpoint: 32 MiB, so an index page
+    /// that many batches dirty is written back once (docs/STORAGE.md).
+    @_spi(Testing) public static let walCheckpointPages = 8192
+    /// The same for a ledger among many in one process (the simulator's 34): SQLite's own
+    /// default, 4 MiB. Thirty-four logs of 32 MiB were 1.1 GiB of memory-backed files whose
+    /// every write reached memory no cache held (docs/STORAGE.md, "The simulator's logs").
+    @_spi(Testing) public static let smallWALCheckpointPages = 1000
 
     /// SQLite's result of installing the VFS that writes each commit to the write-ahead
     /// log in one call (docs/STORAGE.md, "One write per commit"), done once, before the
@@ -114,17 +119,19 @@ public final class LedgerStore: Sendable {
 
     /// A store for the simulator: it merges with `mergeRule` (`arrivalOrder` for the canary
     /// test only), shares signature checks through `signatureMemo` and decoded entries through
-    /// `entryMemo`, and writes on `writeThread`.
+    /// `entryMemo`, writes on `writeThread`, and checkpoints its log at `walCheckpointPages`.
     @_spi(Testing) public convenience init(path: String, identity: Identity?, physicalMilliseconds: UInt64? = nil,
                                            mergeRule: MergeRule, signatureMemo: SignatureMemo?,
-                                           writeThread: WriteThread = .writerQueue, entryMemo: EntryMemo? = nil) throws(StoreError) {
+                                           writeThread: WriteThread = .writerQueue, entryMemo: EntryMemo? = nil,
+                                           walCheckpointPages: Int = LedgerStore.walCheckpointPages) throws(StoreError) {
         try self.init(path: path, identity: identity, readOnly: false, physicalMilliseconds: physicalMilliseconds,
-                      mergeRule: mergeRule, signatureMemo: signatureMemo, writeThread: writeThread, entryMemo: entryMemo)
+                      mergeRule: mergeRule, signatureMemo: signatureMemo, writeThread: writeThread, entryMemo: entryMemo,
+                      walCheckpointPages: walCheckpointPages)
     }
 
     private init(path: String, identity: Identity?, readOnly: Bool, physicalMilliseconds: UInt64?,
                  mergeRule: MergeRule, signatureMemo: SignatureMemo?, writeThread: WriteThread = .writerQueue,
-                 entryMemo: EntryMemo? = nil) throws(StoreError) {
+                 entryMemo: EntryMemo? = nil, walCheckpointPages: Int = LedgerStore.walCheckpointPages) throws(StoreError) {
         self.path = path
         self.mergeRule = mergeRule
         self.signatureMemo = signatureMemo
@@ -156,7 +163,7 @@ public final class LedgerStore: Sendable {
                     // The writer keeps the hot index pages of a large ledger in memory, and
                     // checkpoints less often so a page dirtied by many batches is written back once.
                     try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKibibytes)")
-                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(Self.walCheckpointPages)")
+                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
                 }
                 try Schema.migrator.migrate(pool)
             }

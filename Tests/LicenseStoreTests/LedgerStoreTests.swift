@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import LicenseCore
-@testable import LicenseStore
+@_spi(Testing) @testable import LicenseStore
 import Testing
 
 /// The SQLite ledger: opening, durability settings, identity, authoring batches,
@@ -37,6 +37,16 @@ import Testing
         do { _ = try LedgerStore(path: ledgerPath, identity: F.gd) }
         let store = try LedgerStore(path: ledgerPath, identity: F.gd)
         #expect(try store.synchronousMode() == 2)
+    }
+
+    @Test func walCheckpoint_shouldBe32MiBForANode_andSmallerWhenAsked() throws {
+        func autocheckpoint(_ store: LedgerStore) throws -> Int? {
+            try store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
+        }
+        #expect(try autocheckpoint(LedgerStore(path: ledgerPath, identity: F.gd)) == 8192)
+        let small = try LedgerStore(path: directory.appendingPathComponent("small.sqlite").path, identity: F.gd, mergeRule: .causal, signatureMemo: nil,
+                                    walCheckpointPages: LedgerStore.smallWALCheckpointPages)
+        #expect(try autocheckpoint(small) == 1000)
     }
 
     @Test func open_shouldStampTheIdentityOnANewLedger() throws {
