@@ -35,6 +35,7 @@ import Testing
         for body in Self.bodies() {
             let bytes = body.encoded()
             #expect(EntryBody.isReadWithoutLibrary(bytes), "\(body.event.kind)")
+            #expect(EntryBody.isContextCheckedWhileRead(bytes), "\(body.event.kind)")
             #expect(try EntryBody(decoding: bytes) == body)
             #expect(Self.decode(bytes) == Self.reference(bytes))
             for origin in ["gd", "bj", "zz"] {
@@ -115,6 +116,41 @@ import Testing
         // The mutations reach both readers and both outcomes.
         #expect(readWithoutLibrary > 1_000)
         #expect(accepted > 100)
+    }
+
+    /// The reader checks a context on its bytes when each component is written origin
+    /// first; a component written seq first is read all the same, and the context is then
+    /// checked component by component. Either way, the library's result.
+    @Test func contextComponentsWrittenSeqFirst_decodeAsTheLibraryDecodesThem() throws {
+        func seqFirst(_ bytes: [UInt8], origin: String, seq: UInt8) -> [UInt8] {
+            let name = Array(origin.utf8)
+            let canonical: [UInt8] = [0x0A, UInt8(name.count)] + name + [0x10, seq]
+            guard let start = (0...bytes.count - canonical.count).first(where: { bytes[$0..<$0 + canonical.count].elementsEqual(canonical) })
+            else {
+                Issue.record("component (\(origin), \(seq)) not found")
+                return bytes
+            }
+            var out = bytes
+            out.replaceSubrange(start..<start + canonical.count, with: [0x10, seq, 0x0A, UInt8(name.count)] + name)
+            return out
+        }
+        let body = EntryBody(origin: "gd", seq: 3, prev: try EntryID(bytes: [UInt8](repeating: 7, count: 32)),
+                             context: VersionVector(["bj": 5, "gd": 2]), hlc: Fixtures.hlc(EntryCodecTests.wall, 1),
+                             keyID: Fixtures.signer.keyID, event: .issue(Fixtures.drivingLicenceIssue()))
+        let valid = seqFirst(body.encoded(), origin: "bj", seq: 5)
+        #expect(valid != body.encoded())
+        #expect(EntryBody.isReadWithoutLibrary(valid))
+        #expect(!EntryBody.isContextCheckedWhileRead(valid))
+        #expect(try EntryBody(decoding: valid) == body)
+        #expect(Self.decode(valid) == Self.reference(valid))
+
+        let prev = [UInt8](repeating: 7, count: 32)
+        for context: [(String, UInt64)] in [[("gd", 1), ("bj", 5)], [("bj", 5), ("bj", 5), ("gd", 1)], [("bj", 5), ("gd", 1), ("z", 0)]] {
+            var bytes = RawBody(seq: 2, prev: prev, context: context).encoded()
+            if context.contains(where: { $0.1 == 5 }) { bytes = seqFirst(bytes, origin: "bj", seq: 5) }
+            #expect(Self.decode(bytes) == .failure(.malformed("context must list distinct valid origins with positive seqs, sorted by origin")))
+            #expect(Self.decode(bytes) == Self.reference(bytes))
+        }
     }
 
     @Test func aFieldRepeated_isLeftToTheLibrary_whichKeepsTheLastValue() throws {

@@ -93,6 +93,12 @@ public struct EntryBody: Equatable, Sendable {
         WireBody.parse(bytes) != nil
     }
 
+    /// True when that reader also checked the context on the bytes, so that `init(decoding:)`
+    /// does not check it again component by component.
+    @_spi(Testing) public static func isContextCheckedWhileRead(_ bytes: [UInt8]) -> Bool {
+        WireBody.parse(bytes)?.contextChecked == true
+    }
+
     /// Checks every decoded field. Throws `EntryError.malformed` naming the first one
     /// that is wrong.
     private init(checking message: WireBody) throws(EntryError) {
@@ -106,14 +112,18 @@ public struct EntryBody: Equatable, Sendable {
             throw .malformed("prev must be all zeros exactly when seq is 1")
         }
         var context = VersionVector(minimumCapacity: message.context.count)
-        var previousOrigin = ""
-        for component in message.context {
-            guard NodeID.isValid(component.origin), component.seq > 0, component.seq <= Self.seqMax,
-                  component.origin > previousOrigin else {
-                throw .malformed("context must list distinct valid origins with positive seqs, sorted by origin")
+        if message.contextChecked {
+            context = VersionVector(checkedComponents: message.context)
+        } else {
+            var previousOrigin = ""
+            for component in message.context {
+                guard NodeID.isValid(component.origin), component.seq > 0, component.seq <= Self.seqMax,
+                      component.origin > previousOrigin else {
+                    throw .malformed("context must list distinct valid origins with positive seqs, sorted by origin")
+                }
+                context[component.origin] = component.seq
+                previousOrigin = component.origin
             }
-            context[component.origin] = component.seq
-            previousOrigin = component.origin
         }
         guard context[message.origin] == message.seq - 1 else {
             throw .malformed("context must hold the origin's own previous seq \(message.seq - 1)")

@@ -8,6 +8,10 @@ struct WireBody {
     var seq: UInt64 = 0
     var prev: [UInt8] = []
     var context: [(origin: String, seq: UInt64)] = []
+    /// True when `parse` found, on the bytes, every context origin a valid node id, the
+    /// origins strictly ascending and every seq in 1...`EntryBody.seqMax`: what
+    /// `EntryBody` would check component by component. False means not checked yet.
+    var contextChecked = false
     var hlc: (wall: UInt64, logical: UInt32)?
     var keyID = ""
     /// Present but empty (no kind set) reads as nil, as it does for the protobuf library.
@@ -124,6 +128,11 @@ extension WireReader {
         var body = WireBody()
         // A context names every origin of the network: room for a national one up front.
         body.context.reserveCapacity(40)
+        // The context is checked here, on the bytes, as it is read: each origin against the
+        // one before it. A body authors emit has a sorted, valid context, and `EntryBody`
+        // then skips its own check of each component.
+        var contextOrdered = true
+        var previousOrigin: Range<Int>?
         let complete = fields(singular: [1, 2, 3, 4, 6, 7, 8]) { reader, number, wireType in
             switch (number, wireType) {
             case (1, 0):
@@ -139,7 +148,14 @@ extension WireReader {
                 guard let value = reader.bytes() else { return false }
                 body.prev = value
             case (5, 2):
-                guard var component = reader.message(), let value = component.component() else { return false }
+                guard var component = reader.message(), let (value, origin) = component.checkedComponent() else { return false }
+                if contextOrdered {
+                    contextOrdered = origin.map { origin in
+                        NodeID.isValid(reader.buffer[origin]) && value.seq > 0 && value.seq <= EntryBody.seqMax
+                            && previousOrigin.map { reader.precedes($0, origin) } ?? true
+                    } ?? false
+                    previousOrigin = origin
+                }
                 body.context.append(value)
             case (6, 2):
                 guard var hlc = reader.message(), let value = hlc.hlc() else { return false }
@@ -155,7 +171,36 @@ extension WireReader {
             }
             return true
         }
+        body.contextChecked = contextOrdered
         return complete ? body : nil
+    }
+
+    /// An `lx.v1.VersionVectorComponent`, and where its origin's bytes are (nil when the
+    /// origin field is absent or seen twice, which `component` reads by the library's rules).
+    mutating func checkedComponent() -> (component: (origin: String, seq: UInt64), origin: Range<Int>?)? {
+        let start = index
+        // The form authors emit: the origin, then the seq, each once.
+        if index < end, buffer[index] == 0x0A {
+            index += 1
+            if let range = delimited(), index < end, buffer[index] == 0x10 {
+                index += 1
+                if let seq = varint(), atEnd, let origin = Self.string(buffer, range) {
+                    return ((origin, seq), range)
+                }
+            }
+        }
+        index = start
+        return component().map { ($0, nil) }
+    }
+
+    /// True when the bytes at `a` sort strictly before those at `b`, byte by byte: for the
+    /// ASCII of node ids, the order of `String`'s `<`.
+    func precedes(_ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        let common = min(a.count, b.count)
+        for offset in 0..<common where buffer[a.lowerBound + offset] != buffer[b.lowerBound + offset] {
+            return buffer[a.lowerBound + offset] < buffer[b.lowerBound + offset]
+        }
+        return a.count < b.count
     }
 
     mutating func hlc() -> (wall: UInt64, logical: UInt32)? {

@@ -102,7 +102,11 @@ public enum NodeID {
     public static let lengthMax = 32
 
     public static func isValid(_ id: String) -> Bool {
-        let u = id.utf8
+        isValid(id.utf8)
+    }
+
+    /// The same check of an id's UTF-8 bytes.
+    static func isValid(_ u: some Collection<UInt8>) -> Bool {
         guard let first = u.first, u.count <= lengthMax, (97...122).contains(first) else { return false }
         return u.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "-") }
     }

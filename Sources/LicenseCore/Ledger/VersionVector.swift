@@ -12,6 +12,13 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
         components = seqs.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { (origin: $0.key, seq: $0.value) }
     }
 
+    /// The vector of these components, which the caller has checked: valid origins,
+    /// strictly ascending, every seq positive. A decoder that checked them on the wire's
+    /// bytes hands its array over as it is.
+    init(checkedComponents components: [(origin: String, seq: UInt64)]) {
+        self.components = components
+    }
+
     /// An empty vector with room for `capacity` origins, for decoders that know how many follow.
     public init(minimumCapacity capacity: Int) {
         components = []

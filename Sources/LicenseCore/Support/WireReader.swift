@@ -59,7 +59,11 @@ package struct WireReader {
     }
 
     package mutating func string() -> String? {
-        guard let range = delimited() else { return nil }
+        delimited().flatMap { Self.string(buffer, $0) }
+    }
+
+    /// The UTF-8 text at `range`; nil when it is not valid UTF-8.
+    static func string(_ buffer: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> String? {
         let bytes = UnsafeBufferPointer(rebasing: buffer[range])
         // Nearly every string in a body is ASCII, which is valid UTF-8 as it is; the generic
         // validating initialiser costs several times more than this check.
