@@ -113,7 +113,12 @@ public struct EntryBody: Equatable, Sendable {
         }
         var context = VersionVector(minimumCapacity: message.context.count)
         if message.contextChecked {
-            context = VersionVector(checkedComponents: message.context)
+            // Copied into an array of its own size: the reader's has room for a national
+            // network, and a decoded entry can be kept a long time.
+            var components: [(origin: String, seq: UInt64)] = []
+            components.reserveCapacity(message.context.count)
+            components.append(contentsOf: message.context)
+            context = VersionVector(checkedComponents: components)
         } else {
             var previousOrigin = ""
             for component in message.context {
