@@ -111,7 +111,7 @@ public struct EntryBody: Equatable, Sendable {
         guard (message.seq == 1) == (prev == .zero) else {
             throw .malformed("prev must be all zeros exactly when seq is 1")
         }
-        var context = VersionVector(minimumCapacity: message.context.count)
+        let context: VersionVector
         if message.contextChecked {
             // Copied into an array of its own size: the reader's has room for a national
             // network, and a decoded entry can be kept a long time.
@@ -120,15 +120,17 @@ public struct EntryBody: Equatable, Sendable {
             components.append(contentsOf: message.context)
             context = VersionVector(checkedComponents: components)
         } else {
+            var checked = VersionVector(minimumCapacity: message.context.count)
             var previousOrigin = ""
             for component in message.context {
                 guard NodeID.isValid(component.origin), component.seq > 0, component.seq <= Self.seqMax,
                       component.origin > previousOrigin else {
                     throw .malformed("context must list distinct valid origins with positive seqs, sorted by origin")
                 }
-                context[component.origin] = component.seq
+                checked[component.origin] = component.seq
                 previousOrigin = component.origin
             }
+            context = checked
         }
         guard context[message.origin] == message.seq - 1 else {
             throw .malformed("context must hold the origin's own previous seq \(message.seq - 1)")

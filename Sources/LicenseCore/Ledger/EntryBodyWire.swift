@@ -175,11 +175,11 @@ extension WireReader {
         return complete ? body : nil
     }
 
-    /// An `lx.v1.VersionVectorComponent`, and where its origin's bytes are (nil when the
-    /// origin field is absent or seen twice, which `component` reads by the library's rules).
+    /// An `lx.v1.VersionVectorComponent`, and where its origin's bytes are: nil when the
+    /// component is not in the form authors emit (the origin, then the seq, each once), and
+    /// is then read by `component`, under the library's rules.
     mutating func checkedComponent() -> (component: (origin: String, seq: UInt64), origin: Range<Int>?)? {
         let start = index
-        // The form authors emit: the origin, then the seq, each once.
         if index < end, buffer[index] == 0x0A {
             index += 1
             if let range = delimited(), index < end, buffer[index] == 0x10 {
