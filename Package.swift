@@ -46,7 +46,8 @@ let package = Package(
             resources: [.copy("Resources/catalog.json")],
             swiftSettings: strict
         ),
-        // A SQLite VFS shim: one write per commit to the write-ahead log (docs/STORAGE.md).
+        // SQLite shims (docs/STORAGE.md): a VFS that writes each commit to the write-ahead log
+        // in one call, and a page cache that skips truncations with nothing to drop.
         .target(
             name: "CWALBuffer",
             linkerSettings: [.linkedLibrary("sqlite3")]

@@ -56,12 +56,23 @@ public final class LedgerStore: Sendable {
     /// log in one call (docs/STORAGE.md, "One write per commit"), done once, before the
     /// first ledger opens. Not SQLITE_OK (0): the platform's VFS is used as it is, and
     /// only the speed differs.
-    static let walBufferInstalled: Int32 = licensed_wal_buffer_register()
+    /// Registering the VFS initializes SQLite, so the process-wide settings go first: any
+    /// connection opened after this is read has all three.
+    static let walBufferInstalled: Int32 = {
+        _ = memoryStatisticsOff
+        _ = pageCacheInstalled
+        return licensed_wal_buffer_register()
+    }()
 
     /// SQLITE_OK when SQLite's memory statistics were turned off before it initialized
     /// (docs/STORAGE.md, "No memory statistics"); SQLITE_MISUSE when something else in the
     /// process had initialized it first, and then only the speed differs.
     static let memoryStatisticsOff: Int32 = licensed_sqlite_memory_statistics_off()
+
+    /// SQLITE_OK when SQLite's page cache was wrapped, before it initialized, by one that
+    /// skips the truncations that cannot drop a page (docs/STORAGE.md, "Commits that scan
+    /// the page cache"); SQLITE_MISUSE when it was too late, and then only the speed differs.
+    @_spi(Testing) public static let pageCacheInstalled: Int32 = licensed_page_cache_install()
 
     public struct Identity: Equatable, Sendable {
         public let nodeID: String
@@ -137,7 +148,6 @@ public final class LedgerStore: Sendable {
         self.signatureMemo = signatureMemo
         self.writeThread = writeThread
         self.entryMemo = entryMemo
-        _ = Self.memoryStatisticsOff
         _ = Self.walBufferInstalled
         var config = Configuration()
         config.readonly = readOnly

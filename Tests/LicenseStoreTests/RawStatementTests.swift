@@ -7,6 +7,8 @@ import Testing
 /// fails as GRDB fails.
 struct RawStatementTests {
     private func database() throws -> DatabaseQueue {
+        // SQLite as the ledger configures it, whichever test opens a database first.
+        _ = LedgerStore.walBufferInstalled
         let queue = try DatabaseQueue()
         try queue.write { db in
             try db.execute(sql: "CREATE TABLE t (k INTEGER PRIMARY KEY, s TEXT, b BLOB, UNIQUE (s))")

@@ -6,6 +6,8 @@ import Testing
 /// Migrations keep every stored byte and the keys the store relies on.
 struct SchemaTests {
     @Test func v6_keepsEveryEntry_inArrivalOrder_withTheChainKeyUnique_andLicensesReadInChainOrder() throws {
+        // SQLite as the ledger configures it, whichever test opens a database first.
+        _ = LedgerStore.walBufferInstalled
         let queue = try DatabaseQueue()
         try Schema.migrator.migrate(queue, upTo: "v5-conflicts")
         // Three origins' entries, stored out of chain order, two licenses sharing rows.
