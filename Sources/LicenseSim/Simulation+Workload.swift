@@ -1,6 +1,6 @@
 import Foundation
 import LicenseCore
-import LicenseStore
+@_spi(Testing) import LicenseStore
 import LicenseSync
 
 /// The workload: license events written at random live nodes through the store's
@@ -100,6 +100,12 @@ extension Simulation {
         }
         summary.entriesWritten += 1
         record("write \(node.id)\(onTwin ? "'" : "") \(event.kind.rawValue)")
+        if let key = keys[authored.entry.body.keyID] {
+            // Every peer's ledger checks the new entry's signature, and so does the invariant
+            // checker: both start now, on the core this thread leaves idle.
+            signatures.checkAhead(authored.entry, by: key.key)
+            checkedSignatures.checkAhead(authored.entry, by: key.key)
+        }
         // A node's own entries carry ever later hybrid clock readings, whatever its wall
         // clock did.
         let hlc = authored.entry.body.hlc

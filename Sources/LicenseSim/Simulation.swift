@@ -229,9 +229,9 @@ public final class Simulation {
     let holderKey: HolderKey
     /// Every node's issuer key, by key id: what the invariants check signatures against.
     var keys: [String: (origin: String, key: PublicKey)] = [:]
-    /// Entries whose signature the invariant checker has verified (an id covers body and
-    /// signature, so one check holds on every node).
-    var verified: Set<EntryID> = []
+    /// The invariant checker's own signature checks (an id covers body and signature, so
+    /// one check holds on every node), apart from the nodes' below.
+    let checkedSignatures = SignatureMemo()
     /// The nodes' own signature checks, shared: each entry's signature is checked once in
     /// the process rather than once per simulated node (the checker above stays apart).
     let signatures = SignatureMemo()
@@ -483,12 +483,10 @@ public final class Simulation {
 
     /// No node stores an entry without a valid signature from a known key.
     func checkSigned(_ entry: Entry, at node: SimNode) {
-        guard !verified.contains(entry.id) else { return }
-        guard let key = keys[entry.body.keyID], key.origin == entry.body.origin, entry.hasValidSignature(by: key.key) else {
+        guard let key = keys[entry.body.keyID], key.origin == entry.body.origin, checkedSignatures.isValid(entry, by: key.key) else {
             fail("\(node.id) stored \(entry.body.origin)#\(entry.body.seq) without a valid signature from a certified key")
             return
         }
-        verified.insert(entry.id)
     }
 
     /// No acknowledged entry disappears: a ledger's vector never goes down (a wiped or

@@ -1,3 +1,4 @@
+import Dispatch
 import LicenseCore
 import Synchronization
 
@@ -13,15 +14,25 @@ import Synchronization
     }
 
     private let results = Mutex<[Check: Bool]>([:])
+    /// Where `checkAhead` checks: one thread, beside the simulator's.
+    private let ahead = DispatchQueue(label: "signature-memo.ahead")
 
     public init() {}
 
-    func isValid(_ entry: Entry, by key: PublicKey) -> Bool {
+    /// Whether `entry`'s signature is valid under `key`: checked once, then remembered.
+    public func isValid(_ entry: Entry, by key: PublicKey) -> Bool {
         let check = Check(entry: entry.id, key: key)
         if let known = results.withLock({ $0[check] }) { return known }
         let valid = entry.hasValidSignature(by: key)
         results.withLock { $0[check] = valid }
         return valid
+    }
+
+    /// Starts checking `entry` under `key` on another thread, so that whoever asks later
+    /// finds the result here. The answer is the same whoever computes it: one who asks
+    /// before the check is done checks it again, and nothing waits.
+    public func checkAhead(_ entry: Entry, by key: PublicKey) {
+        ahead.async { _ = self.isValid(entry, by: key) }
     }
 }
 
