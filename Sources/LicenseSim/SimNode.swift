@@ -1,7 +1,8 @@
 import Foundation
-import LicenseCore
+@_spi(Testing) import LicenseCore
 import LicenseStore
-import LicenseSync
+@_spi(Testing) import LicenseSync
+import Synchronization
 
 /// One simulated node. Its ledger survives a crash (the file is reopened) unless the disk
 /// is wiped or rolled back; its sessions do not.
@@ -67,7 +68,6 @@ struct Link {
     var deafUntil: [UInt64] = [0, 0]
     var dialer: SyncSession?
     var acceptor: SyncSession?
-    var decoders: [FrameDecoder] = [FrameDecoder(), FrameDecoder()]
     /// Cut by a scripted fault: only the heal mends it.
     var pinned = false
     /// Per direction, when the last frame is delivered.
@@ -75,7 +75,7 @@ struct Link {
     /// Per direction, the frames sent and not delivered yet, in the order the receiver
     /// reads them: each delivery event takes the first, so a frame held up (a pause, a
     /// one-way partition) holds up the ones behind it, as TCP does.
-    var inbox: [[[UInt8]]] = [[], []]
+    var inbox: [[FrameInFlight]] = [[], []]
     /// Both sides established (Hello and vector exchanged) on this connection.
     var established = [false, false]
 
@@ -85,4 +85,43 @@ struct Link {
     }
 
     func session(atB: Bool) -> SyncSession? { atB ? acceptor : dialer }
+}
+
+/// A frame on the wire, one per send. The real codec encodes it and a fresh decoder decodes
+/// the bytes again, as the receiver's decoder would (each send is whole frames, so a
+/// receiver's decoder holds nothing between deliveries), on the codec thread while the
+/// simulation goes on. The delivery takes the outcome, waiting for it if need be: it is a
+/// function of the frame alone, so it is the same whenever it is computed.
+final class FrameInFlight: Sendable {
+    enum Outcome {
+        case frame(SyncFrame)
+        /// The decoder needs more bytes than the frame has (never, for a whole frame).
+        case incomplete
+        case undecodable(SyncError)
+    }
+
+    private let ready = DispatchSemaphore(value: 0)
+    private let outcome = Mutex<Outcome?>(nil)
+
+    init(_ frame: SyncFrame, decodedEntries: EntryMemo, on codec: DispatchQueue) {
+        codec.async {
+            var decoder = FrameDecoder(entryMemo: decodedEntries)
+            decoder.append(FrameCodec.encode(frame))
+            let decoded: Outcome
+            do throws(SyncError) {
+                decoded = try decoder.next().map(Outcome.frame) ?? .incomplete
+            } catch {
+                decoded = .undecodable(error)
+            }
+            self.outcome.withLock { $0 = decoded }
+            self.ready.signal()
+        }
+    }
+
+    /// What the receiver decodes; a duplicated frame is delivered, and asked, twice.
+    var received: Outcome {
+        ready.wait()
+        ready.signal()
+        return outcome.withLock { $0! }
+    }
 }

@@ -17,7 +17,6 @@ extension Simulation {
         }
         links[index].epoch += 1
         links[index].connected = true
-        links[index].decoders = [FrameDecoder(entryMemo: decodedEntries), FrameDecoder(entryMemo: decodedEntries)]
         links[index].inbox = [[], []]
         links[index].lastDelivery = [now, now]
         links[index].established = [false, false]
@@ -60,25 +59,21 @@ extension Simulation {
             return
         }
         let side = toB ? 1 : 0
-        let bytes = links[index].inbox[side].removeFirst()
-        links[index].decoders[side].append(bytes[...])
-        while links[index].connected, links[index].epoch == epoch {
-            let frame: SyncFrame?
-            do {
-                frame = try links[index].decoders[side].next()
-            } catch {
-                disconnect(index, why: "undecodable frame")
-                return
-            }
-            guard let frame else { return }
-            summary.framesDelivered += 1
-            try await process(index, atB: toB, .received(frame, nowMilliseconds: clock(of: target)))
-            if target.recovering, case .vector = frame, let session = links[index].session(atB: toB) {
-                // What this peer holds of the recovering node's own entries, kept after
-                // the session ends.
-                target.heardOn.insert(index)
-                target.ownSeen = max(target.ownSeen, session.peerVector[target.id])
-            }
+        let frame: SyncFrame
+        switch links[index].inbox[side].removeFirst().received {
+        case let .frame(decoded): frame = decoded
+        case .incomplete: return
+        case .undecodable:
+            disconnect(index, why: "undecodable frame")
+            return
+        }
+        summary.framesDelivered += 1
+        try await process(index, atB: toB, .received(frame, nowMilliseconds: clock(of: target)))
+        if target.recovering, case .vector = frame, let session = links[index].session(atB: toB) {
+            // What this peer holds of the recovering node's own entries, kept after
+            // the session ends.
+            target.heardOn.insert(index)
+            target.ownSeen = max(target.ownSeen, session.peerVector[target.id])
         }
     }
 
@@ -175,23 +170,23 @@ extension Simulation {
         let faults = config.faults
         let delay = faults.delayMilliseconds.lowerBound
             + random.below(faults.delayMilliseconds.upperBound - faults.delayMilliseconds.lowerBound + 1)
-        let bytes = FrameCodec.encode(frame)
+        let inFlight = FrameInFlight(frame, decodedEntries: decodedEntries, on: codec)
         let at = max(now + delay, links[index].lastDelivery[direction], links[index].deafUntil[direction])
         links[index].lastDelivery[direction] = at
         var inbox = links[index].inbox[1 - direction]
         if !healing, random.chance(faults.reordering), !inbox.isEmpty {
             // Overtakes the frame sent before it on this connection.
-            inbox.insert(bytes, at: inbox.count - 1)
+            inbox.insert(inFlight, at: inbox.count - 1)
             summary.framesReordered += 1
             record("reorder \(frame.kind)")
         } else {
-            inbox.append(bytes)
+            inbox.append(inFlight)
         }
         schedule(at: at, .deliver(link: index, epoch: epoch, toB: !atB))
         if !healing, random.chance(faults.duplication) {
             summary.framesDuplicated += 1
             record("duplicate \(frame.kind)")
-            inbox.append(bytes)
+            inbox.append(inFlight)
             schedule(at: at, .deliver(link: index, epoch: epoch, toB: !atB))
         }
         links[index].inbox[1 - direction] = inbox

@@ -238,6 +238,9 @@ public final class Simulation {
     /// The nodes' frame decoders share decoded entries too: each distinct entry is decoded
     /// once in the process rather than once per copy a node receives.
     let decodedEntries = EntryMemo()
+    /// Where frames in flight are encoded and decoded again (`FrameInFlight`): one thread
+    /// beside the simulation's, which would otherwise leave the second core idle.
+    let codec = DispatchQueue(label: "licensed-sim.codec")
     /// Per origin, the highest seq some node held that was not wiped or rolled back since:
     /// none of it may be missing after the heal.
     var networkHeld = VersionVector()
