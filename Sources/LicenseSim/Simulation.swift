@@ -486,7 +486,8 @@ public final class Simulation {
 
     /// No node stores an entry without a valid signature from a known key.
     func checkSigned(_ entry: Entry, at node: SimNode) {
-        guard let key = keys[entry.body.keyID], key.origin == entry.body.origin, checkedSignatures.isValid(entry, by: key.key) else {
+        guard let key = keys[entry.body.keyID], key.origin == entry.body.origin,
+              checkedSignatures.isValid(entry, by: key.key) else {
             fail("\(node.id) stored \(entry.body.origin)#\(entry.body.seq) without a valid signature from a certified key")
             return
         }

@@ -55,9 +55,9 @@ public final class LedgerStore: Sendable {
     /// SQLite's result of installing the VFS that writes each commit to the write-ahead
     /// log in one call (docs/STORAGE.md, "One write per commit"), done once, before the
     /// first ledger opens. Not SQLITE_OK (0): the platform's VFS is used as it is, and
-    /// only the speed differs.
-    /// Registering the VFS initializes SQLite, so the process-wide settings go first: any
-    /// connection opened after this is read has all three.
+    /// only the speed differs. Registering a VFS initializes SQLite, so the two settings
+    /// that must come before that come first: every connection opened after this is read
+    /// has all three.
     static let walBufferInstalled: Int32 = {
         _ = memoryStatisticsOff
         _ = pageCacheInstalled
