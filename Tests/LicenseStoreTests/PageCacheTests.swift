@@ -12,12 +12,7 @@ final class PageCacheTests: TemporaryDirectoryTest, @unchecked Sendable {
     /// A table with a random-key index, so most transactions split index pages out of
     /// page-number order, and a cache of `cachePages`.
     private func pool(cachePages: Int) throws -> DatabasePool {
-        #expect(LedgerStore.walBufferInstalled == SQLITE_OK)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = \(cachePages)")
-        }
-        let pool = try DatabasePool(path: directory.appendingPathComponent("cache.sqlite").path, configuration: configuration)
+        let pool = try sqlitePool("cache.sqlite", cachePages: cachePages)
         try pool.write { db in
             try db.execute(sql: "CREATE TABLE t (k INTEGER PRIMARY KEY, r INTEGER NOT NULL, b BLOB NOT NULL)")
             try db.execute(sql: "CREATE INDEX t_by_r ON t(r)")

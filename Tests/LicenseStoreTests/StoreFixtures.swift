@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import LicenseCore
 @testable import LicenseStore
 
@@ -68,6 +69,17 @@ class TemporaryDirectoryTest: @unchecked Sendable {
 
     deinit {
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// A database of the test's own beside the ledger, `name` in the test's directory, on
+    /// SQLite as the ledger configures it, with a page cache of `cachePages` pages.
+    func sqlitePool(_ name: String, cachePages: Int) throws -> DatabasePool {
+        _ = LedgerStore.walBufferInstalled
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA cache_size = \(cachePages)")
+        }
+        return try DatabasePool(path: directory.appendingPathComponent(name).path, configuration: configuration)
     }
 
     /// Opens the test's ledger as node "gd", with gd's issuer key registered.

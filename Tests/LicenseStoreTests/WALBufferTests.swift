@@ -13,11 +13,7 @@ final class WALBufferTests: TemporaryDirectoryTest, @unchecked Sendable {
     /// the commit frame's flush puts the frames in the file before readers are told of them.
     private func pool(writerCachePages: Int = 2000) throws -> DatabasePool {
         #expect(LedgerStore.walBufferInstalled == SQLITE_OK)
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA cache_size = \(writerCachePages)")
-        }
-        let pool = try DatabasePool(path: directory.appendingPathComponent("wal.sqlite").path, configuration: configuration)
+        let pool = try sqlitePool("wal.sqlite", cachePages: writerCachePages)
         try pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
