@@ -1,4 +1,3 @@
-import CWALBuffer
 import Foundation
 import GRDB
 @_spi(Testing) import LicenseCore
@@ -51,28 +50,6 @@ public final class LedgerStore: Sendable {
     /// default, 4 MiB. Thirty-four logs of 32 MiB were 1.1 GiB of memory-backed files whose
     /// every write reached memory no cache held (docs/STORAGE.md, "The simulator's logs").
     @_spi(Testing) public static let smallWALCheckpointPages = 1000
-
-    /// SQLite's result of installing the VFS that writes each commit to the write-ahead
-    /// log in one call (docs/STORAGE.md, "One write per commit"), done once, before the
-    /// first ledger opens. Not SQLITE_OK (0): the platform's VFS is used as it is, and
-    /// only the speed differs. Registering a VFS initializes SQLite, so the two settings
-    /// that must come before that come first: every connection opened after this is read
-    /// has all three.
-    static let walBufferInstalled: Int32 = {
-        _ = memoryStatisticsOff
-        _ = pageCacheInstalled
-        return licensed_wal_buffer_register()
-    }()
-
-    /// SQLITE_OK when SQLite's memory statistics were turned off before it initialized
-    /// (docs/STORAGE.md, "No memory statistics"); SQLITE_MISUSE when something else in the
-    /// process had initialized it first, and then only the speed differs.
-    static let memoryStatisticsOff: Int32 = licensed_sqlite_memory_statistics_off()
-
-    /// SQLITE_OK when SQLite's page cache was wrapped, before it initialized, by one that
-    /// skips the truncations that cannot drop a page (docs/STORAGE.md, "Commits that scan
-    /// the page cache"); SQLITE_MISUSE when it was too late, and then only the speed differs.
-    @_spi(Testing) public static let pageCacheInstalled: Int32 = licensed_page_cache_install()
 
     public struct Identity: Equatable, Sendable {
         public let nodeID: String
