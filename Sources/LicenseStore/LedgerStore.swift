@@ -101,6 +101,10 @@ public final class LedgerStore: Sendable {
     }
 
     let writeThread: WriteThread
+    /// Checkpoints the log beside the writer (docs/STORAGE.md, "Checkpoints beside the
+    /// writer"); nil for a read-only store, and for one that writes on its caller's thread,
+    /// whose commits checkpoint in place as SQLite's do.
+    let checkpointer: Checkpointer?
     /// Decoded entries shared with the other ledgers of the process (the simulator's): a
     /// holder's refold reads its entries through it.
     let entryMemo: EntryMemo?
@@ -125,6 +129,8 @@ public final class LedgerStore: Sendable {
         self.signatureMemo = signatureMemo
         self.writeThread = writeThread
         self.entryMemo = entryMemo
+        let checkpointer = readOnly || writeThread == .callerThread ? nil : Checkpointer(path: path, thresholdPages: walCheckpointPages)
+        self.checkpointer = checkpointer
         _ = Self.walBufferInstalled
         var config = Configuration()
         config.readonly = readOnly
@@ -150,7 +156,11 @@ public final class LedgerStore: Sendable {
                     // The writer keeps the hot index pages of a large ledger in memory, and
                     // checkpoints less often so a page dirtied by many batches is written back once.
                     try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKibibytes)")
-                    try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
+                    if let checkpointer {
+                        checkpointer.install(on: db)
+                    } else {
+                        try db.execute(sql: "PRAGMA wal_autocheckpoint = \(walCheckpointPages)")
+                    }
                 }
                 try Schema.migrator.migrate(pool)
             }

@@ -43,9 +43,14 @@ import Testing
         func autocheckpoint(_ store: LedgerStore) throws -> Int? {
             try store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
         }
-        #expect(try autocheckpoint(LedgerStore(path: ledgerPath, identity: F.gd)) == 8192)
+        // A node's checkpoints run beside its writer, whose commits do not checkpoint.
+        let node = try LedgerStore(path: ledgerPath, identity: F.gd)
+        #expect(node.checkpointer?.thresholdPages == 8192)
+        #expect(try autocheckpoint(node) == 0)
+        // The simulator's ledgers write on their caller's thread and checkpoint in their commits.
         let small = try LedgerStore(path: directory.appendingPathComponent("small.sqlite").path, identity: F.gd, mergeRule: .causal, signatureMemo: nil,
-                                    walCheckpointPages: LedgerStore.smallWALCheckpointPages)
+                                    writeThread: .callerThread, walCheckpointPages: LedgerStore.smallWALCheckpointPages)
+        #expect(small.checkpointer == nil)
         #expect(try autocheckpoint(small) == 1000)
     }
 
