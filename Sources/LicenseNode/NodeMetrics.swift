@@ -87,6 +87,14 @@ public final class NodeMetrics: Sendable {
                 }
             }
         }
+        if let checkpoints = store.checkpointCounts {
+            for (by, runs) in [("background", checkpoints.background), ("writer", checkpoints.byWriter)] {
+                registry.makeGauge(descriptor: Self.named("ledger_log_checkpoints", "runs", "Checkpoints of the ledger's log since start, by who ran them (docs/STORAGE.md)"),
+                                   labels: [("by", by)]).set(Double(runs))
+            }
+            registry.makeGauge(descriptor: Self.named("ledger_log_checkpoint", "failures", "Checkpoints beside the writer that could not run since start"))
+                .set(Double(checkpoints.failed))
+        }
         if let conflicts = try? store.conflictCount() {
             registry.makeGauge(descriptor: Self.named("license", "conflicts", "Conflicts between concurrent license events the rules resolved (docs/CONFLICTS.md)"))
                 .set(Double(conflicts))

@@ -12,9 +12,9 @@ import Synchronization
 /// writer's commit only asks; a second connection copies the log's pages into the database
 /// (a PASSIVE checkpoint, which neither waits for nor blocks the writer), and the writer's
 /// next transaction starts the log again from its beginning once every page is copied.
-/// Should the copies fall behind (a reader holding an old snapshot, a writer that never
-/// pauses), the writer checkpoints itself at `fallbackFactor` times the threshold, as
-/// SQLite would have at the threshold: the log stays bounded either way.
+/// Should the copies fall behind (a writer that never pauses, a machine too busy to run
+/// them), the writer checkpoints itself at `fallbackFactor` times the threshold, as SQLite
+/// would have at the threshold: the log stays bounded either way.
 final class Checkpointer: Sendable {
     /// Log frames (pages) at which a commit asks for a checkpoint.
     let thresholdPages: Int32
@@ -35,17 +35,7 @@ final class Checkpointer: Sendable {
         var counts = Counts()
     }
 
-    /// What the checkpoints did since the store opened.
-    struct Counts: Equatable {
-        /// Checkpoints run on the checkpointer's thread, and how many of them copied the whole log.
-        var background = 0
-        var completed = 0
-        /// Checkpoints the writer ran itself because the log reached the fallback size.
-        var byWriter = 0
-        /// Background checkpoints that could not run (SQLite's error code, the last one).
-        var failed = 0
-        var lastError: Int32 = SQLITE_OK
-    }
+    typealias Counts = LedgerStore.CheckpointCounts
 
     var counts: Counts { state.withLock { $0.counts } }
 
@@ -162,4 +152,21 @@ final class Checkpointer: Sendable {
         self.connection = connection
         return connection
     }
+}
+
+extension LedgerStore {
+    /// What a node's checkpoints did since its ledger opened (metrics read it).
+    public struct CheckpointCounts: Sendable, Equatable {
+        /// Checkpoints run beside the writer, and how many of them copied the whole log.
+        public var background = 0
+        public var completed = 0
+        /// Checkpoints the writer ran itself because the log reached the fallback size.
+        public var byWriter = 0
+        /// Checkpoints beside the writer that could not run, and SQLite's code for the last.
+        public var failed = 0
+        public var lastError: Int32 = SQLITE_OK
+    }
+
+    /// Nil for a store whose commits checkpoint in place (see `checkpointer`).
+    public var checkpointCounts: CheckpointCounts? { checkpointer?.counts }
 }

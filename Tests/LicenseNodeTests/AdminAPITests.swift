@@ -46,6 +46,10 @@ struct AdminAPITests {
             let text = String(decoding: result.body, as: UTF8.self)
             #expect(text.contains("lx_ledger_entries 1"))
             #expect(text.contains("lx_license_conflicts 0"))
+            // A new ledger's log is far below its first checkpoint.
+            #expect(text.contains("lx_ledger_log_checkpoints_runs{by=\"background\"} 0"), "\(text)")
+            #expect(text.contains("lx_ledger_log_checkpoints_runs{by=\"writer\"} 0"))
+            #expect(text.contains("lx_ledger_log_checkpoint_failures 0"))
             #expect(text.contains("lx_admin_requests_total{route=\"/v1/licenses/{id}\",status=\"200\"} 1"), "\(text)")
             #expect(text.contains("status=\"400\""))
             #expect(!text.contains(license) && !text.contains(holderA))
