@@ -7,7 +7,7 @@ import Synchronization
 /// (docs/STORAGE.md, "Checkpoints beside the writer").
 ///
 /// SQLite's own checkpoint runs in the connection that commits, inside the commit that
-/// crossed the threshold: a catch-up's writer stopped for 20–65 ms at every 32 MiB of log
+/// crossed the threshold: a catch-up's writer stopped for 15–65 ms at every 32 MiB of log
 /// while the entries behind it waited, verified, for the transaction to end. Here the
 /// writer's commit only asks; a second connection copies the log's pages into the database
 /// (a PASSIVE checkpoint, which neither waits for nor blocks the writer), and the writer's
