@@ -109,9 +109,10 @@ final class Checkpointer: Sendable {
                 case let .copied(all):
                     state.counts.background += 1
                     if all { state.counts.completed += 1 }
-                case let .failed(code):
+                case .failed:
                     state.counts.failed += 1
-                    state.counts.lastError = code
+                case .busy:
+                    break
                 }
                 if state.again {
                     state.again = false
@@ -126,15 +127,18 @@ final class Checkpointer: Sendable {
 
     private enum Result {
         case copied(all: Bool)
-        case failed(Int32)
+        case failed
+        /// Another checkpoint (the writer's) held the log: nothing to count.
+        case busy
     }
 
     private func checkpointOnce() -> Result {
-        guard let connection = connection ?? open() else { return .failed(SQLITE_CANTOPEN) }
+        guard let connection = connection ?? open() else { return .failed }
         var logFrames: Int32 = 0
         var copied: Int32 = 0
         let code = sqlite3_wal_checkpoint_v2(connection, "main", SQLITE_CHECKPOINT_PASSIVE, &logFrames, &copied)
-        guard code == SQLITE_OK else { return .failed(code) }
+        if code == SQLITE_BUSY { return .busy }
+        guard code == SQLITE_OK else { return .failed }
         return .copied(all: copied == logFrames)
     }
 
@@ -162,9 +166,9 @@ extension LedgerStore {
         public var completed = 0
         /// Checkpoints the writer ran itself because the log reached the fallback size.
         public var byWriter = 0
-        /// Checkpoints beside the writer that could not run, and SQLite's code for the last.
+        /// Checkpoints beside the writer that could not run (the ledger could not be opened
+        /// a second time, or SQLite refused the checkpoint).
         public var failed = 0
-        public var lastError: Int32 = SQLITE_OK
     }
 
     /// Nil for a store whose commits checkpoint in place (see `checkpointer`).
