@@ -40,6 +40,10 @@ public final class LedgerStore: Sendable {
     /// and metrics read it).
     public var authorTransactions: Int { authoredBatches.withLock { $0 } }
 
+    /// Page size of a new ledger: SQLite's default, written down so another build's default
+    /// cannot change it. Larger pages made point reads and random index inserts dearer
+    /// (docs/DECISIONS.md, 60).
+    static let pageBytes = 4096
     /// Page cache of the writer connection and of each reader connection.
     static let writerCacheKibibytes = 64 * 1024
     static let readerCacheKibibytes = 8 * 1024
@@ -137,6 +141,8 @@ public final class LedgerStore: Sendable {
         config.label = "ledger"
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
+            // Takes effect only in a file not yet written: a ledger's page size is set once.
+            if !readOnly { try db.execute(sql: "PRAGMA page_size = \(Self.pageBytes)") }
             try db.execute(sql: "PRAGMA cache_size = -\(Self.readerCacheKibibytes)")
         }
         do {

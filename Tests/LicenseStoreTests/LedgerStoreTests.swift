@@ -39,6 +39,23 @@ import Testing
         #expect(try store.synchronousMode() == 2)
     }
 
+    @Test func pageSize_shouldBe4KiBForANewLedger_andStayAsCreatedForAnOldOne() async throws {
+        func pageSize(_ store: LedgerStore) throws -> Int? {
+            try store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA page_size") }
+        }
+        #expect(try pageSize(openStore()) == 4096)
+        // A file written with other pages keeps them: the size is set once, at creation.
+        let other = directory.appendingPathComponent("other.sqlite").path
+        try DatabaseQueue(path: other).inDatabase { db in
+            try db.execute(sql: "PRAGMA page_size = 8192; CREATE TABLE scratch (a); DROP TABLE scratch")
+        }
+        let reopened = try LedgerStore(path: other, identity: F.gd)
+        try reopened.registerIssuerKey(keyID: F.signer.keyID, origin: "gd", publicKey: F.key.publicKey)
+        #expect(try pageSize(reopened) == 8192)
+        let authored = try await authorAll(reopened, [F.residencePermit(holder: 1)])
+        #expect(try reopened.license(authored[0].state.id) == authored[0].state)
+    }
+
     @Test func walCheckpoint_shouldBe32MiBForANode_andSmallerWhenAsked() throws {
         func autocheckpoint(_ store: LedgerStore) throws -> Int? {
             try store.pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA wal_autocheckpoint") }
